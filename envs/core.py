@@ -1,0 +1,165 @@
+"""The batched environment interface every env implements once, in numpy.
+
+Notation: `E` copies of the env step together, each with the same `A` possible agents.
+Arrays are shaped `[E, A, ...]`. A copy whose agents are all terminated or truncated resets
+itself inside `step`; the observation it finished on is reported in `final_observations`
+and its end-of-episode metrics in `infos`, so no transition is lost.
+
+Each copy draws its randomness from its own generator: copy `i` of a batch reset with
+`seed=[s_0, ..., s_{E-1}]` behaves exactly like a single-copy env reset with `seed=s_i`.
+This is what makes the batched core and the single-env adapters provably the same dynamics.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+
+class EnvActionError(ValueError):
+    """An action does not belong to its agent's action space."""
+
+
+class BatchStep(NamedTuple):
+    """What `BatchedEnv.step` returns; arrays are shaped `[E, A, ...]` unless noted."""
+
+    observations: np.ndarray
+    """Observations to act on next (already the first of a new episode for reset copies)."""
+    rewards: np.ndarray
+    """`[E, A]` float32 rewards for the step just taken."""
+    terminated: np.ndarray
+    """`[E, A]` bool: the agent's episode ended in a terminal state (no bootstrap)."""
+    truncated: np.ndarray
+    """`[E, A]` bool: the agent's episode was cut by a time limit (bootstrap from final obs)."""
+    final_observations: np.ndarray
+    """Observations the step produced before any reset; differs from `observations` only
+    for copies in `done`."""
+    done: np.ndarray
+    """`[E]` bool: the copy finished an episode on this step and has been reset."""
+    infos: dict[str, np.ndarray]
+    """Per-copy metrics `[E]` (or `[E, A]`), measured before the reset."""
+
+
+class BatchedEnv(abc.ABC):
+    """Steps `num_envs` copies of a multi-agent env at once with numpy.
+
+    Subclasses set `possible_agents`, `observation_spaces`, `action_spaces` (single-copy,
+    per agent) in `__init__` and implement `_reset_copies`, `_step` and `_observe`.
+    """
+
+    name: ClassVar[str]
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "render_fps": 4}
+    possible_agents: tuple[str, ...]
+    observation_spaces: dict[str, gym.Space]
+    action_spaces: dict[str, gym.Space]
+
+    def __init__(self, num_envs: int, render_mode: str | None = None):
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported by {self.name}; "
+                f"allowed: None, {', '.join(map(repr, self.metadata['render_modes']))}"
+            )
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self._rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(num_envs)]
+
+    @property
+    def num_agents(self) -> int:
+        return len(self.possible_agents)
+
+    # ---- public API -------------------------------------------------------------------
+
+    def reset(self, seed: int | Sequence[int] | None = None) -> tuple[np.ndarray, dict]:
+        """Resets every copy. `seed` is one int for the batch or one int per copy."""
+        if seed is not None:
+            self._rngs = [np.random.default_rng(s) for s in self._copy_seeds(seed)]
+        self._reset_copies(np.ones(self.num_envs, dtype=bool))
+        return self._observe(), {}
+
+    def step(self, actions: np.ndarray) -> BatchStep:
+        """Applies `actions` (`[E, A]` ints for Discrete, `[E, A, k]` for Box) to every copy."""
+        actions = self._check_actions(actions)
+        rewards, terminated, truncated, infos = self._step(actions)
+        observations = self._observe()
+        done = np.all(terminated | truncated, axis=1)
+        final_observations = observations
+        if done.any():
+            final_observations = observations.copy()
+            self._reset_copies(done)
+            observations = self._observe()
+        return BatchStep(
+            observations, rewards, terminated, truncated, final_observations, done, infos
+        )
+
+    def render(self, env_index: int = 0) -> np.ndarray:
+        """An RGB frame `[H, W, 3]` uint8 of copy `env_index`."""
+        raise EnvActionError(f"{self.name} has no renderer")
+
+    # ---- subclass hooks ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _reset_copies(self, mask: np.ndarray) -> None:
+        """Starts a new episode in every copy where `mask` (`[E]` bool) is true."""
+
+    @abc.abstractmethod
+    def _step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Advances every copy; returns rewards, terminated, truncated (`[E, A]`) and infos."""
+
+    @abc.abstractmethod
+    def _observe(self) -> np.ndarray:
+        """Current observations `[E, A, ...]`."""
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _copy_seeds(self, seed: int | Sequence[int]) -> list[Any]:
+        if isinstance(seed, int | np.integer):
+            return list(np.random.SeedSequence(int(seed)).spawn(self.num_envs))
+        seeds = list(seed)
+        if len(seeds) != self.num_envs:
+            raise ValueError(
+                f"reset(seed=...) got {len(seeds)} seeds for {self.num_envs} copies; "
+                "pass one int for the batch or exactly one per copy"
+            )
+        return seeds
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        space = self.action_spaces[self.possible_agents[0]]
+        actions = np.asarray(actions)
+        if isinstance(space, gym.spaces.Discrete):
+            expected = (self.num_envs, self.num_agents)
+            if actions.shape != expected:
+                raise EnvActionError(
+                    f"{self.name}: actions must have shape {expected} "
+                    f"(copies, agents), got {actions.shape}"
+                )
+            if not np.issubdtype(actions.dtype, np.integer):
+                rounded = actions.astype(np.int64)
+                if not np.array_equal(rounded, actions):
+                    raise EnvActionError(
+                        f"{self.name}: actions must be integers in "
+                        f"[{space.start}, {space.start + space.n - 1}], got {actions.dtype}"
+                    )
+                actions = rounded
+            low, high = space.start, space.start + space.n - 1
+            if actions.min() < low or actions.max() > high:
+                bad = actions[(actions < low) | (actions > high)][0]
+                raise EnvActionError(
+                    f"{self.name}: action {bad} is outside {space}; allowed: {low}..{high}"
+                )
+            return actions
+        if isinstance(space, gym.spaces.Box):
+            expected = (self.num_envs, self.num_agents, *space.shape)
+            if actions.shape != expected:
+                raise EnvActionError(
+                    f"{self.name}: actions must have shape {expected}, got {actions.shape}"
+                )
+            if not np.all(np.isfinite(actions)):
+                raise EnvActionError(f"{self.name}: actions contain NaN or infinity")
+            return np.clip(actions, space.low, space.high)
+        raise TypeError(f"unsupported action space {space}")

@@ -1,0 +1,257 @@
+"""Multi-agent grid world: cooperative (shared targets) or competitive (own targets).
+
+Rules (all agents move simultaneously, so no agent's index changes the outcome):
+
+- Actions: Discrete(5) = up, down, left, right, stay. Moves off the grid leave the agent in
+  place.
+- Collisions: `allow` lets agents share a cell. `block` cancels any move that would end in a
+  cell another agent ends in, and any swap of two agents; cancelled agents stay, which may
+  cancel further moves into their cell (resolved to a fixed point).
+- Every agent pays `step_cost` every step.
+- cooperative: `num_targets` shared targets (default 1). An agent earns `target_reward` the
+  first time in an episode it stands on a target. When every agent stands on a target at the
+  same time, each earns `team_bonus`, the episode terminates and counts as a success.
+- competitive: agent i has its own target i. Agents that stand on their own target after a
+  step earn `win_reward` (simultaneous arrivals all win); all others earn `lose_reward`; the
+  episode terminates and counts as a success (there is a winner).
+- After `max_steps` steps the episode is truncated.
+- Start: targets on distinct cells; agents on distinct cells that hold no target.
+
+Observation of agent i (float32 vector, all entries within the declared bounds):
+own position / (size - 1) in [0, 1]^2; offsets (target - own) / (size - 1) in [-1, 1]^2 for
+each shared target (cooperative) or for its own target (competitive); offsets of the other
+agents in index order starting after i; competitive only: offsets of the other agents'
+targets; cooperative only: 1 if it has reached a target this episode; finally the elapsed
+fraction of the episode step / max_steps in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import gymnasium as gym
+import numpy as np
+
+from envs.core import BatchedEnv
+from envs.schema import check
+
+# Row, column deltas for up, down, left, right, stay.
+MOVES = np.array([[-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], dtype=np.int64)
+
+AGENT_COLOURS = np.array(
+    [
+        [230, 57, 70],
+        [29, 114, 243],
+        [42, 157, 60],
+        [244, 162, 39],
+        [142, 68, 173],
+        [22, 160, 160],
+        [120, 85, 60],
+        [100, 100, 100],
+    ],
+    dtype=np.uint8,
+)
+
+
+@dataclass(frozen=True)
+class GridWorldConfig:
+    """Grid world parameters (see the module docstring for the rules)."""
+
+    grid_size: int = 5
+    """Side of the square grid, in cells."""
+    num_agents: int = 2
+    num_targets: int | None = None
+    """Shared targets in cooperative mode (default 1); competitive mode has one per agent."""
+    mode: Literal["cooperative", "competitive"] = "cooperative"
+    max_steps: int = 50
+    """Steps before the episode is truncated."""
+    collisions: Literal["allow", "block"] = "allow"
+    step_cost: float = 0.01
+    target_reward: float = 1.0
+    team_bonus: float = 10.0
+    win_reward: float = 10.0
+    lose_reward: float = -5.0
+
+    def __post_init__(self) -> None:
+        check(self.grid_size >= 2, f"grid_size must be >= 2, got {self.grid_size}")
+        check(1 <= self.num_agents <= 8, f"num_agents must be in 1..8, got {self.num_agents}")
+        check(self.max_steps >= 1, f"max_steps must be >= 1, got {self.max_steps}")
+        if self.mode == "competitive":
+            check(
+                self.num_targets in (None, self.num_agents),
+                f"competitive mode has one target per agent: num_targets must be "
+                f"{self.num_agents} or unset, got {self.num_targets}",
+            )
+        else:
+            check(
+                self.num_targets is None or self.num_targets >= 1,
+                f"num_targets must be >= 1, got {self.num_targets}",
+            )
+        targets = self.targets
+        check(
+            self.num_agents + targets <= self.grid_size**2,
+            f"{self.num_agents} agents and {targets} targets do not fit on distinct cells "
+            f"of a {self.grid_size}x{self.grid_size} grid",
+        )
+        if self.mode == "cooperative" and self.collisions == "block":
+            check(
+                targets >= self.num_agents,
+                f"with collisions: block, every agent needs its own target cell: "
+                f"num_targets must be >= num_agents ({self.num_agents}), got {targets}",
+            )
+
+    @property
+    def targets(self) -> int:
+        if self.mode == "competitive":
+            return self.num_agents
+        return 1 if self.num_targets is None else self.num_targets
+
+
+class GridWorld(BatchedEnv):
+    """Batched grid world; see the module docstring."""
+
+    name = "grid_world"
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    config_class = GridWorldConfig
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: GridWorldConfig | None = None,
+        render_mode: str | None = None,
+    ):
+        super().__init__(num_envs, render_mode)
+        self.config = config = config or GridWorldConfig()
+        n, k = config.num_agents, config.targets
+        self.cooperative = config.mode == "cooperative"
+        self.possible_agents = tuple(f"agent_{i}" for i in range(n))
+        # others[i] lists the other agents starting after i, so each agent sees the same layout.
+        self._others = np.array([[(i + j) % n for j in range(1, n)] for i in range(n)], dtype=int)
+        self._others = self._others.reshape(n, n - 1)
+        low, high = self._observation_bounds(n, k)
+        obs_space = gym.spaces.Box(low, high, dtype=np.float32)
+        self.observation_spaces = {a: obs_space for a in self.possible_agents}
+        self.action_spaces = {a: gym.spaces.Discrete(5) for a in self.possible_agents}
+        self.positions = np.zeros((num_envs, n, 2), dtype=np.int64)
+        self.targets = np.zeros((num_envs, k, 2), dtype=np.int64)
+        self.reached = np.zeros((num_envs, n), dtype=bool)
+        self.steps = np.zeros(num_envs, dtype=np.int64)
+
+    def _observation_bounds(self, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        targets_seen = k if self.cooperative else 1
+        offsets = targets_seen + (n - 1) + (0 if self.cooperative else n - 1)
+        low = [0.0, 0.0] + [-1.0] * (2 * offsets) + ([0.0] if self.cooperative else []) + [0.0]
+        return np.array(low, dtype=np.float32), np.ones(len(low), dtype=np.float32)
+
+    def _reset_copies(self, mask: np.ndarray) -> None:
+        size, n, k = self.config.grid_size, self.config.num_agents, self.config.targets
+        for e in np.flatnonzero(mask):
+            cells = self._rngs[e].choice(size * size, size=k + n, replace=False)
+            rows, cols = np.divmod(cells, size)
+            self.targets[e, :, 0], self.targets[e, :, 1] = rows[:k], cols[:k]
+            self.positions[e, :, 0], self.positions[e, :, 1] = rows[k:], cols[k:]
+        self.reached[mask] = False
+        self.steps[mask] = 0
+
+    def _step(self, actions: np.ndarray):
+        cfg = self.config
+        proposed = np.clip(self.positions + MOVES[actions], 0, cfg.grid_size - 1)
+        if cfg.collisions == "block":
+            proposed = resolve_blocking(self.positions, proposed)
+        self.positions = proposed
+        self.steps += 1
+        rewards = np.full(actions.shape, -cfg.step_cost, dtype=np.float32)
+        if self.cooperative:
+            on_target = _on_any_target(self.positions, self.targets)
+            rewards += cfg.target_reward * (on_target & ~self.reached)
+            self.reached |= on_target
+            success = on_target.all(axis=1)
+            rewards += cfg.team_bonus * success[:, None]
+            winner = np.full(self.num_envs, -1)
+        else:
+            on_own = np.all(self.positions == self.targets, axis=-1)
+            success = on_own.any(axis=1)
+            rewards += np.where(
+                on_own, cfg.win_reward, np.where(success[:, None], cfg.lose_reward, 0)
+            )
+            winner = np.where(success, on_own.argmax(axis=1), -1)
+        terminated = np.repeat(success[:, None], cfg.num_agents, axis=1)
+        truncated = np.repeat(
+            ((self.steps >= cfg.max_steps) & ~success)[:, None], cfg.num_agents, 1
+        )
+        infos = {"success": success, "episode_steps": self.steps.copy(), "winner": winner}
+        return rewards, terminated, truncated, infos
+
+    def _observe(self) -> np.ndarray:
+        cfg = self.config
+        scale = 1.0 / (cfg.grid_size - 1)
+        pos = self.positions
+        e, n = pos.shape[:2]
+        parts = [pos * scale]
+        if self.cooperative:
+            parts.append(((self.targets[:, None] - pos[:, :, None]) * scale).reshape(e, n, -1))
+        else:
+            parts.append((self.targets - pos) * scale)
+        others = pos[:, self._others]  # [E, A, A-1, 2]
+        parts.append(((others - pos[:, :, None]) * scale).reshape(e, n, -1))
+        if not self.cooperative:
+            their_targets = self.targets[:, self._others]
+            parts.append(((their_targets - pos[:, :, None]) * scale).reshape(e, n, -1))
+        else:
+            parts.append(self.reached[:, :, None])
+        elapsed = (self.steps / cfg.max_steps)[:, None, None]
+        parts.append(np.broadcast_to(elapsed, (e, n, 1)))
+        return np.concatenate(parts, axis=-1, dtype=np.float32)
+
+    def render(self, env_index: int = 0, cell: int = 32) -> np.ndarray:
+        size = self.config.grid_size
+        frame = np.full((size * cell, size * cell, 3), 255, dtype=np.uint8)
+        frame[::cell, :] = frame[:, ::cell] = 200
+        frame[-1, :] = frame[:, -1] = 200
+        for k, (r, c) in enumerate(self.targets[env_index]):
+            colour = (
+                np.array([255, 200, 0], np.uint8)
+                if self.cooperative
+                else (AGENT_COLOURS[k % len(AGENT_COLOURS)] // 2 + 127)
+            )
+            frame[r * cell + 3 : (r + 1) * cell - 2, c * cell + 3 : (c + 1) * cell - 2] = colour
+        yy, xx = np.mgrid[0:cell, 0:cell]
+        for i, (r, c) in enumerate(self.positions[env_index]):
+            # Agents sharing a cell are drawn smaller, side by side, so all stay visible.
+            shared = np.flatnonzero(np.all(self.positions[env_index] == (r, c), axis=1))
+            slot, count = int(np.flatnonzero(shared == i)[0]), len(shared)
+            radius = cell * (0.35 if count == 1 else 0.2)
+            cx = cell / 2 if count == 1 else cell * (slot + 0.5) / count
+            disc = (yy - cell / 2) ** 2 + (xx - cx) ** 2 <= radius**2
+            block = frame[r * cell : (r + 1) * cell, c * cell : (c + 1) * cell]
+            block[disc] = AGENT_COLOURS[i % len(AGENT_COLOURS)]
+        return frame
+
+
+def _on_any_target(positions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """`[E, A]` bool: the agent's cell holds any target."""
+    return np.any(np.all(positions[:, :, None] == targets[:, None], axis=-1), axis=-1)
+
+
+def resolve_blocking(current: np.ndarray, proposed: np.ndarray) -> np.ndarray:
+    """Cancels moves ending in a shared cell or swapping two agents, to a fixed point.
+
+    `current` and `proposed` are `[E, A, 2]` cells; returns the resolved `[E, A, 2]` cells.
+    """
+    n = current.shape[1]
+    not_self = ~np.eye(n, dtype=bool)
+    resolved = proposed.copy()
+    for _ in range(n):
+        moved = np.any(resolved != current, axis=-1)
+        same_cell = np.all(resolved[:, :, None] == resolved[:, None], axis=-1) & not_self
+        swap = (
+            np.all(resolved[:, :, None] == current[:, None], axis=-1)
+            & np.all(resolved[:, None] == current[:, :, None], axis=-1)
+            & not_self
+        )
+        blocked = (same_cell | swap).any(axis=-1) & moved
+        if not blocked.any():
+            break
+        resolved[blocked] = current[blocked]
+    return resolved

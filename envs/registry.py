@@ -1,0 +1,68 @@
+"""Env registry: one name -> one batched core class and its config dataclass."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from envs.core import BatchedEnv
+from envs.grid_world import GridWorld
+from envs.schema import ConfigError, from_mapping
+
+_CORES: dict[str, type[BatchedEnv]] = {cls.name: cls for cls in (GridWorld,)}
+
+
+class UnknownEnvError(ConfigError):
+    """The env name is not registered."""
+
+
+def names() -> list[str]:
+    """Registered env names, sorted."""
+    return sorted(_CORES)
+
+
+def core_class(name: str) -> type[BatchedEnv]:
+    try:
+        return _CORES[name]
+    except KeyError:
+        raise UnknownEnvError(
+            f"unknown env {name!r}; registered envs: {', '.join(names())}"
+        ) from None
+
+
+def make_config(name: str, config: Mapping[str, Any] | None = None) -> Any:
+    """The env's typed config built from `config`; unknown keys raise `ConfigError`."""
+    cls = core_class(name)
+    # RLlib hands envs an EnvContext (a dict subclass); only its items are config.
+    try:
+        return from_mapping(cls.config_class, dict(config or {}), where="env.config")
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def make_batched(
+    name: str,
+    num_envs: int = 1,
+    config: Mapping[str, Any] | None = None,
+    render_mode: str | None = None,
+) -> BatchedEnv:
+    """The batched numpy core: `num_envs` copies stepped together."""
+    return core_class(name)(
+        num_envs=num_envs, config=make_config(name, config), render_mode=render_mode
+    )
+
+
+def make_rllib(name: str, config: Mapping[str, Any] | None = None, render_mode: str | None = None):
+    """An RLlib `MultiAgentEnv` over one copy of the core."""
+    from envs.rllib_adapter import RLlibMultiAgentEnv
+
+    return RLlibMultiAgentEnv(make_batched(name, 1, config, render_mode))
+
+
+def make_parallel(
+    name: str, config: Mapping[str, Any] | None = None, render_mode: str | None = None
+):
+    """A PettingZoo `ParallelEnv` over one copy of the core."""
+    from envs.pettingzoo_adapter import PettingZooParallelEnv
+
+    return PettingZooParallelEnv(make_batched(name, 1, config, render_mode))

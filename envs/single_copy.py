@@ -1,0 +1,76 @@
+"""One copy of a batched env seen through per-agent dicts; shared by every adapter.
+
+Adapters (RLlib, PettingZoo) only translate between dicts and the core's arrays here; the
+dynamics, auto-reset and seeding stay in the batched core, so the views cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from envs.core import BatchedEnv, EnvActionError
+
+
+class SingleCopy:
+    """Drives a `BatchedEnv` built with `num_envs=1` through per-agent dicts."""
+
+    def __init__(self, core: BatchedEnv):
+        if core.num_envs != 1:
+            raise ValueError(f"SingleCopy needs a core with num_envs=1, got {core.num_envs}")
+        self.core = core
+        self.possible_agents = list(core.possible_agents)
+        self.agents: list[str] = []
+        self._index = {a: i for i, a in enumerate(self.possible_agents)}
+        self._next_obs: np.ndarray | None = None  # first obs of the episode the core auto-reset
+
+    def reset(self, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Starts an episode; reuses the core's auto-reset when the last episode just ended."""
+        if seed is not None:
+            obs, _ = self.core.reset(seed=[seed])
+        elif self._next_obs is not None:
+            obs = self._next_obs
+        else:
+            obs, _ = self.core.reset()
+        self._next_obs = None
+        self.agents = list(self.possible_agents)
+        return {a: obs[0, i] for i, a in enumerate(self.possible_agents)}
+
+    def step(self, action_dict: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        """Steps the copy; returns per-agent obs, rewards, terminated, truncated, infos."""
+        if not self.agents:
+            raise EnvActionError(
+                f"{self.core.name}: step() called on a finished episode; call reset() first"
+            )
+        unknown = set(action_dict) - set(self._index)
+        if unknown:
+            raise EnvActionError(
+                f"{self.core.name}: unknown agent(s) {sorted(unknown)}; "
+                f"agents are {self.possible_agents}"
+            )
+        missing = [a for a in self.agents if a not in action_dict]
+        if missing:
+            raise EnvActionError(f"{self.core.name}: no action given for {missing}")
+        actions = np.stack([np.asarray(action_dict[a]) for a in self.possible_agents])[None]
+        out = self.core.step(actions)
+        obs = out.final_observations[0]
+        observations, rewards, terminated, truncated, infos = {}, {}, {}, {}, {}
+        for a in self.agents:
+            i = self._index[a]
+            observations[a] = obs[i]
+            rewards[a] = float(out.rewards[0, i])
+            terminated[a] = bool(out.terminated[0, i])
+            truncated[a] = bool(out.truncated[0, i])
+            # Per-copy metrics are [E], per-agent ones [E, A].
+            infos[a] = {k: (v[0] if v.ndim == 1 else v[0, i]).item() for k, v in out.infos.items()}
+        if out.done[0]:
+            self._next_obs = out.observations
+            self.agents = []
+        else:
+            self.agents = [a for a in self.agents if not (terminated[a] or truncated[a])]
+        return observations, rewards, terminated, truncated, infos
+
+    def render(self) -> np.ndarray:
+        return self.core.render(0)
