@@ -39,7 +39,7 @@ class BatchStep(NamedTuple):
     """Observations the step produced before any reset; differs from `observations` only
     for copies in `done`."""
     done: np.ndarray
-    """`[E]` bool: the copy finished an episode on this step and has been reset."""
+    """`[E]` bool: the copy finished an episode on this step (and was reset if `autoreset`)."""
     infos: dict[str, np.ndarray]
     """Per-copy metrics `[E]` (or `[E, A]`), measured before the reset."""
 
@@ -67,6 +67,9 @@ class BatchedEnv(abc.ABC):
             )
         self.num_envs = num_envs
         self.render_mode = render_mode
+        self.autoreset = True
+        """Reset finished copies inside `step`. Single-copy views turn it off so that the
+        final state stays renderable; they then call `reset_copies` themselves."""
         self._rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(num_envs)]
 
     @property
@@ -89,13 +92,17 @@ class BatchedEnv(abc.ABC):
         observations = self._observe()
         done = np.all(terminated | truncated, axis=1)
         final_observations = observations
-        if done.any():
+        if done.any() and self.autoreset:
             final_observations = observations.copy()
-            self._reset_copies(done)
-            observations = self._observe()
+            observations = self.reset_copies(done)
         return BatchStep(
             observations, rewards, terminated, truncated, final_observations, done, infos
         )
+
+    def reset_copies(self, mask: np.ndarray) -> np.ndarray:
+        """Starts a new episode in the copies where `mask` is true; returns all observations."""
+        self._reset_copies(np.asarray(mask, dtype=bool))
+        return self._observe()
 
     def render(self, env_index: int = 0) -> np.ndarray:
         """An RGB frame `[H, W, 3]` uint8 of copy `env_index`."""

@@ -21,20 +21,14 @@ class SingleCopy:
         if core.num_envs != 1:
             raise ValueError(f"SingleCopy needs a core with num_envs=1, got {core.num_envs}")
         self.core = core
+        core.autoreset = False  # keep the final state visible until reset()
         self.possible_agents = list(core.possible_agents)
         self.agents: list[str] = []
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
-        self._next_obs: np.ndarray | None = None  # first obs of the episode the core auto-reset
 
     def reset(self, seed: int | None = None) -> dict[str, np.ndarray]:
-        """Starts an episode; reuses the core's auto-reset when the last episode just ended."""
-        if seed is not None:
-            obs, _ = self.core.reset(seed=[seed])
-        elif self._next_obs is not None:
-            obs = self._next_obs
-        else:
-            obs, _ = self.core.reset()
-        self._next_obs = None
+        """Starts an episode; without a seed the copy's generator carries on."""
+        obs, _ = self.core.reset(seed=None if seed is None else [seed])
         self.agents = list(self.possible_agents)
         return {a: obs[0, i] for i, a in enumerate(self.possible_agents)}
 
@@ -66,7 +60,6 @@ class SingleCopy:
             # Per-copy metrics are [E], per-agent ones [E, A].
             infos[a] = {k: (v[0] if v.ndim == 1 else v[0, i]).item() for k, v in out.infos.items()}
         if out.done[0]:
-            self._next_obs = out.observations
             self.agents = []
         else:
             self.agents = [a for a in self.agents if not (terminated[a] or truncated[a])]

@@ -1,0 +1,334 @@
+"""The experiment file: a typed, validated schema for one YAML file.
+
+`load_experiment(path, overrides)` reads the file, applies `--set key=value` overrides and
+returns a frozen `ExperimentConfig`; every error names the bad key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_origin, get_type_hints
+
+import yaml
+
+import envs
+from envs.schema import ConfigError, check, from_mapping
+
+ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
+SEARCH_TYPES = ("grid_search", "choice", "uniform", "loguniform", "randint")
+
+# Short metric names users write, and the RLlib result keys they stand for.
+METRIC_KEYS = {
+    "episode_return_mean": "env_runners/episode_return_mean",
+    "episode_len_mean": "env_runners/episode_len_mean",
+    "success_rate": "env_runners/success_rate",
+    "timesteps": "num_env_steps_sampled_lifetime",
+}
+
+
+def metric_key(name: str) -> str:
+    """The result key for a short metric name; full keys (with '/') pass through."""
+    if name in METRIC_KEYS or "/" in name:
+        return METRIC_KEYS.get(name, name)
+    raise ConfigError(
+        f"unknown metric {name!r}; use one of {', '.join(METRIC_KEYS)} or a full RLlib "
+        "result key such as 'env_runners/episode_return_mean'"
+    )
+
+
+@dataclass(frozen=True)
+class EnvSection:
+    name: str = "grid_world"
+    """A registered env (`marl-ray envs` lists them)."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """The env's own keys; checked against its config class."""
+
+    def __post_init__(self) -> None:
+        envs.make_config(self.name, self.config)
+
+
+@dataclass(frozen=True)
+class MultiAgentSection:
+    policies: Literal["shared", "independent"] = "shared"
+    """shared: one policy for every agent; independent: one policy per agent."""
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
+    activation: Literal["tanh", "relu", "silu", "linear"] = "tanh"
+    vf_share_layers: bool = False
+    """Share the MLP trunk between policy and value function."""
+
+    def __post_init__(self) -> None:
+        check(
+            all(h > 0 for h in self.hidden_sizes),
+            f"model.hidden_sizes must be positive, got {self.hidden_sizes}",
+        )
+
+
+@dataclass(frozen=True)
+class TrainingSection:
+    """Training hyperparameters; unset (null) keys keep the algorithm's default."""
+
+    lr: float | None = None
+    gamma: float | None = None
+    train_batch_size: int | None = None
+    """Env steps collected per training iteration (per learner)."""
+    minibatch_size: int | None = None
+    num_epochs: int | None = None
+    entropy_coeff: float | None = None
+    grad_clip: float | None = None
+    gae_lambda: float | None = None
+    """PPO/APPO GAE lambda."""
+    clip_param: float | None = None
+    vf_loss_coeff: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Further keyword arguments for the RLlib algorithm's `.training(...)`, as named there."""
+
+    def __post_init__(self) -> None:
+        check(self.lr is None or self.lr > 0, f"training.lr must be > 0, got {self.lr}")
+        check(
+            self.gamma is None or 0 < self.gamma <= 1,
+            f"training.gamma must be in (0, 1], got {self.gamma}",
+        )
+        for name in ("train_batch_size", "minibatch_size", "num_epochs"):
+            value = getattr(self, name)
+            check(value is None or value >= 1, f"training.{name} must be >= 1, got {value}")
+
+
+@dataclass(frozen=True)
+class ResourcesSection:
+    num_env_runners: int = 1
+    """Sampling actors; 0 samples in the trial's own process."""
+    num_envs_per_env_runner: int = 1
+    num_cpus_per_env_runner: float = 1.0
+    num_gpus: int | Literal["auto"] = "auto"
+    """GPUs for the learner: 'auto' takes one when the cluster has one, else runs on CPU."""
+
+    def __post_init__(self) -> None:
+        check(self.num_env_runners >= 0, "resources.num_env_runners must be >= 0")
+        check(self.num_envs_per_env_runner >= 1, "resources.num_envs_per_env_runner must be >= 1")
+        check(self.num_cpus_per_env_runner > 0, "resources.num_cpus_per_env_runner must be > 0")
+        check(
+            self.num_gpus == "auto" or self.num_gpus >= 0,
+            f"resources.num_gpus must be 'auto' or >= 0, got {self.num_gpus}",
+        )
+
+
+@dataclass(frozen=True)
+class StopSection:
+    """A trial stops at the first criterion reached."""
+
+    timesteps_total: int | None = None
+    """Env steps sampled (one step of the env, all agents)."""
+    time_total_s: float | None = None
+    training_iteration: int | None = None
+    metric: dict[str, float] = field(default_factory=dict)
+    """Thresholds, e.g. {success_rate: 0.95}: stop once the metric reaches the value."""
+
+    def __post_init__(self) -> None:
+        for name in self.metric:
+            metric_key(name)
+        check(
+            any([self.timesteps_total, self.time_total_s, self.training_iteration]),
+            "stop needs at least one of timesteps_total, time_total_s, training_iteration "
+            "(a metric threshold alone may never be reached)",
+        )
+
+    def criteria(self) -> dict[str, float]:
+        """Tune stop criteria keyed by result keys."""
+        out: dict[str, float] = {}
+        if self.timesteps_total:
+            out[METRIC_KEYS["timesteps"]] = self.timesteps_total
+        if self.time_total_s:
+            out["time_total_s"] = self.time_total_s
+        if self.training_iteration:
+            out["training_iteration"] = self.training_iteration
+        out.update({metric_key(k): v for k, v in self.metric.items()})
+        return out
+
+
+@dataclass(frozen=True)
+class CheckpointSection:
+    frequency: int = 0
+    """Checkpoint every N training iterations (0: only at the end)."""
+    at_end: bool = True
+    num_to_keep: int | None = 2
+
+    def __post_init__(self) -> None:
+        check(self.frequency >= 0, "checkpoint.frequency must be >= 0")
+        check(self.num_to_keep is None or self.num_to_keep >= 1, "checkpoint.num_to_keep >= 1")
+
+
+@dataclass(frozen=True)
+class TuneSection:
+    metric: str = "episode_return_mean"
+    mode: Literal["max", "min"] = "max"
+    num_samples: int = 1
+    max_concurrent_trials: int | None = None
+    search_space: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Dotted experiment keys to one of: grid_search: [..], choice: [..], uniform: [lo, hi],
+    loguniform: [lo, hi], randint: [lo, hi]."""
+
+    def __post_init__(self) -> None:
+        metric_key(self.metric)
+        check(self.num_samples >= 1, "tune.num_samples must be >= 1")
+        for key, spec in self.search_space.items():
+            check_search_spec(key, spec)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: what to train, on what, with which resources, until when."""
+
+    name: str = "experiment"
+    algorithm: Literal["PPO", "APPO", "IMPALA", "DQN", "SAC"] = "PPO"
+    env: EnvSection = field(default_factory=EnvSection)
+    multi_agent: MultiAgentSection = field(default_factory=MultiAgentSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    resources: ResourcesSection = field(default_factory=ResourcesSection)
+    stop: StopSection = field(default_factory=lambda: StopSection(training_iteration=10))
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    tune: TuneSection = field(default_factory=TuneSection)
+    seed: int | None = 0
+    storage_path: str = "results"
+    """Where runs are written: a local folder (relative to the working directory) or a URI."""
+
+    def __post_init__(self) -> None:
+        for key in self.tune.search_space:
+            check_key_path(key, type(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def check_search_spec(key: str, spec: Any) -> None:
+    where = f"tune.search_space.{key}"
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise ConfigError(
+            f"{where} must be a mapping with exactly one of {', '.join(SEARCH_TYPES)}, got {spec!r}"
+        )
+    ((kind, args),) = spec.items()
+    if kind not in SEARCH_TYPES:
+        raise ConfigError(
+            f"{where}: unknown search type {kind!r}; allowed: {', '.join(SEARCH_TYPES)}"
+        )
+    if kind in ("grid_search", "choice"):
+        check(isinstance(args, list) and len(args) >= 1, f"{where}.{kind} needs a non-empty list")
+        return
+    check(
+        isinstance(args, list) and len(args) == 2 and all(isinstance(a, int | float) for a in args),
+        f"{where}.{kind} needs [low, high], got {args!r}",
+    )
+    low, high = args
+    check(low < high, f"{where}.{kind}: low must be < high, got {args!r}")
+    check(kind != "loguniform" or low > 0, f"{where}.loguniform needs low > 0, got {low}")
+    check(
+        kind != "randint" or all(isinstance(a, int) for a in args),
+        f"{where}.randint needs integer bounds, got {args!r}",
+    )
+
+
+def check_key_path(dotted: str, cls: type) -> None:
+    """Raises unless `dotted` names a field of the experiment schema (free below mappings)."""
+    parts = dotted.split(".")
+    current: Any = cls
+    for i, part in enumerate(parts):
+        names = [f.name for f in dataclasses.fields(current)]
+        if part not in names:
+            where = ".".join(parts[:i]) or "the experiment file"
+            raise ConfigError(
+                f"unknown key {dotted!r}: {part!r} is not in {where}; allowed: {', '.join(names)}"
+            )
+        tp = get_type_hints(current)[part]
+        if dataclasses.is_dataclass(tp):
+            current = tp
+            continue
+        if i < len(parts) - 1 and get_origin(tp) is not dict:
+            raise ConfigError(f"unknown key {dotted!r}: {'.'.join(parts[: i + 1])} is a value")
+        return
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Sets `data[a][b][c] = value` for `dotted='a.b.c'`, creating mappings on the way."""
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {dotted!r}: {part!r} holds {child!r}, not a mapping")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'training.lr=1e-3' -> ('training.lr', 0.001); values are parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value (e.g. training.lr=1e-3), got {text!r}")
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    if isinstance(value, str):
+        value = _number_or_string(value)
+    return key.strip(), value
+
+
+def _number_or_string(raw: str) -> Any:
+    # YAML 1.1 reads '1e-3' as a string; users mean a number.
+    try:
+        return float(raw) if any(c in raw for c in ".eE") else int(raw)
+    except ValueError:
+        return raw
+
+
+def build_experiment(
+    data: dict[str, Any],
+    overrides: list[str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> ExperimentConfig:
+    """Validates an experiment mapping after applying `key=value` overrides (CLI `--set`)
+    and then `values` (dotted key -> value, e.g. a Tune trial's sampled search space)."""
+    data = copy.deepcopy(data)
+    pairs = [parse_override(text) for text in overrides or []] + list((values or {}).items())
+    for key, value in pairs:
+        check_key_path(key, ExperimentConfig)
+        set_path(data, key, value)
+    return from_mapping(ExperimentConfig, _numbers(data))
+
+
+def _numbers(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _numbers(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_numbers(v) for v in node]
+    if isinstance(node, str):
+        return _number_or_string(node) if _looks_numeric(node) else node
+    return node
+
+
+def _looks_numeric(text: str) -> bool:
+    t = text.strip().lower().lstrip("+-")
+    return bool(t) and (t[0].isdigit() or t[0] == ".") and all(c in "0123456789.e+-" for c in t)
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Reads and validates an experiment file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"experiment file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections, got {type(data).__name__}")
+    try:
+        return build_experiment(data, overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,180 @@
+"""Evaluates a checkpoint's policies on fresh episodes of the batched env, without Ray.
+
+The trial folder's `params.json` tells which experiment (and sampled search values) made the
+checkpoint; the policies are the RLModules the learner saved. Episodes run in `num_envs`
+copies at once; only the first `episodes` episodes started are counted, so short episodes are
+not over-represented.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import envs
+from envs.schema import ConfigError
+from marl_ray.config import ExperimentConfig, build_experiment
+from marl_ray.rllib.algorithm_config import policy_setup
+
+RL_MODULE_DIR = Path("learner_group") / "learner" / "rl_module"
+
+
+class CheckpointError(ConfigError):
+    """The path is not a checkpoint this tool can evaluate."""
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    algorithm: str
+    env: str
+    checkpoint: str
+    episodes: int
+    episode_return_mean: float
+    episode_return_std: float
+    episode_len_mean: float
+    success_rate: float | None
+    agent_returns: dict[str, float]
+    render: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def load_checkpoint(path: str | Path) -> tuple[ExperimentConfig, dict[str, Any]]:
+    """The experiment behind a checkpoint and its policies (policy id -> RLModule)."""
+    ckpt = Path(path).expanduser().resolve()
+    if not ckpt.is_dir():
+        raise CheckpointError(f"checkpoint {str(ckpt)!r} does not exist (expected a folder)")
+    modules_dir = ckpt / RL_MODULE_DIR
+    params_file = ckpt.parent / "params.json"
+    if not modules_dir.is_dir() or not params_file.is_file():
+        raise CheckpointError(
+            f"{ckpt} is not a marl-ray checkpoint: expected {RL_MODULE_DIR}/ inside it and "
+            "params.json beside it (pass a trial's checkpoint_NNNNNN folder)"
+        )
+    params = json.loads(params_file.read_text())
+    exp = build_experiment(params["experiment"], values=params.get("search") or {})
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    policies: dict[str, Any] = {}
+    for policy_dir in sorted(p for p in modules_dir.iterdir() if p.is_dir()):
+        module = RLModule.from_checkpoint(policy_dir)
+        module.eval()
+        policies[policy_dir.name] = module
+    if not policies:
+        raise CheckpointError(f"{modules_dir} holds no policy modules")
+    return exp, policies
+
+
+def evaluate_checkpoint(
+    path: str | Path,
+    episodes: int = 100,
+    *,
+    seed: int = 12345,
+    explore: bool = False,
+    render: str | Path | None = None,
+    num_envs: int = 16,
+) -> EvaluationResult:
+    """Mean return, success rate and per-agent returns over `episodes` episodes."""
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {episodes}")
+    exp, policies = load_checkpoint(path)
+    core = envs.make_batched(exp.env.name, min(num_envs, episodes), exp.env.config)
+    policy_ids, mapping = policy_setup(exp.multi_agent.policies, core.possible_agents)
+    agent_policy = [mapping(a) for a in core.possible_agents]
+    missing = sorted(set(agent_policy) - set(policies))
+    if missing:
+        raise CheckpointError(f"checkpoint lacks policies {missing}; it has {sorted(policies)}")
+    act = lambda obs, rng: _act(policies, agent_policy, obs, explore, rng)  # noqa: E731
+    finished = play(core, act, episodes, seed)
+    render_path = None
+    if render:
+        viewer = envs.make_batched(exp.env.name, 1, exp.env.config, render_mode="rgb_array")
+        viewer.autoreset = False  # keep the last frame of the episode
+        frames: list[np.ndarray] = []
+        play(viewer, act, 1, seed, on_step=lambda: frames.append(viewer.render(0)))
+        render_path = str(write_gif(frames, Path(render), viewer.metadata.get("render_fps", 4)))
+    return _summarise(exp, path, finished, core.possible_agents, render_path)
+
+
+Episode = tuple[int, np.ndarray, int, float | None]
+
+
+def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
+    """Plays the first `episodes` episodes started in `core`'s copies; returns, per episode,
+    (index, per-agent returns, length, success or None), in start order."""
+    obs, _ = core.reset(seed=seed)
+    if on_step:
+        on_step()
+    rng = torch.Generator().manual_seed(seed)
+    episode_index = np.arange(core.num_envs)
+    started = core.num_envs
+    returns = np.zeros((core.num_envs, core.num_agents))
+    lengths = np.zeros(core.num_envs, dtype=int)
+    finished: list[Episode] = []
+    while len(finished) < episodes:
+        out = core.step(act(obs, rng))
+        if on_step:
+            on_step()
+        returns += out.rewards
+        lengths += 1
+        success = out.infos.get("success")
+        for e in np.flatnonzero(out.done):
+            if episode_index[e] < episodes:
+                ok = None if success is None else float(success[e])
+                finished.append((int(episode_index[e]), returns[e].copy(), int(lengths[e]), ok))
+            episode_index[e], started = started, started + 1
+            returns[e], lengths[e] = 0, 0
+        obs = out.observations
+    return sorted(finished, key=lambda item: item[0])
+
+
+def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng) -> np.ndarray:
+    from ray.rllib.core.columns import Columns
+
+    num_envs, num_agents = obs.shape[:2]
+    actions = np.zeros((num_envs, num_agents), dtype=np.int64)
+    with torch.no_grad():
+        for policy_id in set(agent_policy):
+            cols = [i for i, p in enumerate(agent_policy) if p == policy_id]
+            batch = torch.as_tensor(obs[:, cols].reshape(num_envs * len(cols), *obs.shape[2:]))
+            out = policies[policy_id].forward_inference({Columns.OBS: batch})
+            logits = out[Columns.ACTION_DIST_INPUTS]
+            if explore:
+                chosen = torch.multinomial(torch.softmax(logits, -1), 1, generator=rng)[:, 0]
+            else:
+                chosen = logits.argmax(-1)
+            actions[:, cols] = chosen.numpy().reshape(num_envs, len(cols))
+    return actions
+
+
+def _summarise(exp, path, finished: list[Episode], agents, render_path) -> EvaluationResult:
+    totals = np.array([r.sum() for _, r, _, _ in finished])
+    per_agent = np.stack([r for _, r, _, _ in finished])
+    successes = [s for *_, s in finished if s is not None]
+    return EvaluationResult(
+        algorithm=exp.algorithm,
+        env=exp.env.name,
+        checkpoint=str(path),
+        episodes=len(finished),
+        episode_return_mean=float(totals.mean()),
+        episode_return_std=float(totals.std()),
+        episode_len_mean=float(np.mean([n for _, _, n, _ in finished])),
+        success_rate=float(np.mean(successes)) if successes else None,
+        agent_returns={a: float(per_agent[:, i].mean()) for i, a in enumerate(agents)},
+        render=render_path,
+    )
+
+
+def write_gif(frames: list[np.ndarray], path: Path, fps: int) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    return path

@@ -1,0 +1,1 @@
+"""RLlib integration: env registration, algorithm configs, callbacks, Tune trainables."""

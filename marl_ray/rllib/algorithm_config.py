@@ -1,0 +1,111 @@
+"""Turns an `ExperimentConfig` into an RLlib `AlgorithmConfig` on the new API stack."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+from ray.rllib.algorithms.appo import APPO
+from ray.rllib.algorithms.dqn import DQN
+from ray.rllib.algorithms.impala import IMPALA
+from ray.rllib.algorithms.ppo import PPO
+from ray.rllib.algorithms.sac import SAC
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+import envs
+from envs.schema import ConfigError
+from marl_ray.config import ExperimentConfig
+from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
+
+logger = logging.getLogger(__name__)
+
+SHARED_POLICY = "shared"
+
+ALGORITHM_CLASSES = {"PPO": PPO, "APPO": APPO, "IMPALA": IMPALA, "DQN": DQN, "SAC": SAC}
+
+# Experiment-file training keys whose RLlib name differs.
+RLLIB_TRAINING_NAMES = {"train_batch_size": "train_batch_size_per_learner", "gae_lambda": "lambda_"}
+
+
+def shared_policy_mapping(agent_id, episode=None, **kwargs) -> str:
+    """Every agent acts with the one shared policy."""
+    return SHARED_POLICY
+
+
+def independent_policy_mapping(agent_id, episode=None, **kwargs) -> str:
+    """Each agent has a policy of its own, named after it."""
+    return agent_id
+
+
+def policy_setup(kind: str, agents: tuple[str, ...]) -> tuple[list[str], Any]:
+    """Policy ids and the mapping function for a `multi_agent.policies` setting."""
+    if kind == "shared":
+        return [SHARED_POLICY], shared_policy_mapping
+    if kind == "independent":
+        return list(agents), independent_policy_mapping
+    raise ConfigError(f"multi_agent.policies={kind!r}; allowed: shared, independent")
+
+
+def resolve_learner_gpus(requested: int | str, cluster_gpus: float) -> int:
+    """GPUs for the learner: 'auto' takes one if the cluster has one; N must exist."""
+    if requested == "auto":
+        return 1 if cluster_gpus >= 1 else 0
+    if requested > cluster_gpus:
+        raise ConfigError(
+            f"resources.num_gpus={requested} but the Ray cluster has {cluster_gpus:g} GPU(s); "
+            "use num_gpus: auto or a number the cluster has"
+        )
+    return int(requested)
+
+
+def training_kwargs(exp: ExperimentConfig) -> dict[str, Any]:
+    """Set training keys under their RLlib names, plus `training.extra` verbatim."""
+    out = {}
+    for f in dataclasses.fields(exp.training):
+        value = getattr(exp.training, f.name)
+        if f.name != "extra" and value is not None:
+            out[RLLIB_TRAINING_NAMES.get(f.name, f.name)] = value
+    out.update(exp.training.extra)
+    return out
+
+
+def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> AlgorithmConfig:
+    """The RLlib config for `exp`, with `learner_gpus` GPUs for the (single) learner."""
+    agents = envs.make_batched(exp.env.name, 1, exp.env.config).possible_agents
+    policies, mapping = policy_setup(exp.multi_agent.policies, agents)
+    res = exp.resources
+    config = (
+        ALGORITHM_CLASSES[exp.algorithm]
+        .get_default_config()
+        .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
+        .environment(exp.env.name, env_config=dict(exp.env.config))
+        .framework("torch")
+        .env_runners(
+            num_env_runners=res.num_env_runners,
+            num_envs_per_env_runner=res.num_envs_per_env_runner,
+            num_cpus_per_env_runner=res.num_cpus_per_env_runner,
+        )
+        .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
+        .multi_agent(policies=set(policies), policy_mapping_fn=mapping)
+        .rl_module(
+            model_config=DefaultModelConfig(
+                fcnet_hiddens=list(exp.model.hidden_sizes),
+                fcnet_activation=exp.model.activation,
+                vf_share_layers=exp.model.vf_share_layers,
+            )
+        )
+        .callbacks(EpisodeInfoMetrics)
+        .reporting(metrics_num_episodes_for_smoothing=SMOOTHING_WINDOW)
+        .debugging(seed=exp.seed)
+    )
+    for key, value in training_kwargs(exp).items():
+        try:
+            config.training(**{key: value})
+        except TypeError:
+            raise ConfigError(
+                f"training key {key!r} is not an option of {exp.algorithm}; see RLlib's "
+                f"{exp.algorithm}Config.training() for the allowed keys"
+            ) from None
+    return config

@@ -1,0 +1,68 @@
+"""Tune trainables that build their RLlib algorithm from an experiment mapping.
+
+Tune hands a trainable the resolved `param_space`: `{"experiment": {...}, "search": {dotted
+key: sampled value}}`. Building the `AlgorithmConfig` inside the trial means any experiment
+key (model sizes, policy setup, env config) can be searched, not only RLlib's own keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import torch
+
+from marl_ray.config import ExperimentConfig, build_experiment
+from marl_ray.rllib.algorithm_config import ALGORITHM_CLASSES, build_algorithm_config
+from marl_ray.rllib.registration import register_envs
+
+logger = logging.getLogger(__name__)
+
+
+def experiment_from_param_space(config: dict[str, Any]) -> tuple[ExperimentConfig, int]:
+    """The trial's experiment (search values applied) and its learner GPU count."""
+    exp = build_experiment(config["experiment"], values=config.get("search") or {})
+    return exp, int(config.get("learner_gpus", 0))
+
+
+def to_algorithm_config(config: Any, *, in_trial: bool = False):
+    if not isinstance(config, dict) or "experiment" not in config:
+        return config  # already an AlgorithmConfig (restores, RLlib internals)
+    exp, gpus = experiment_from_param_space(config)
+    if in_trial and gpus > 0 and not torch.cuda.is_available():
+        message = (
+            f"the trial was given {gpus} GPU(s) but torch sees no CUDA device here; "
+            "the learner runs on CPU"
+        )
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        logger.warning(message)
+        gpus = 0
+    return build_algorithm_config(exp, learner_gpus=gpus)
+
+
+def _experiment_trainable(algorithm: str) -> type:
+    base = ALGORITHM_CLASSES[algorithm]
+
+    class ExperimentAlgorithm(base):
+        @classmethod
+        def default_resource_request(cls, config):
+            return base.default_resource_request(to_algorithm_config(config))
+
+        def __init__(self, config=None, *args, **kwargs):
+            register_envs()
+            super().__init__(to_algorithm_config(config, in_trial=True), *args, **kwargs)
+
+    ExperimentAlgorithm.__name__ = ExperimentAlgorithm.__qualname__ = f"Experiment{algorithm}"
+    ExperimentAlgorithm.__module__ = __name__
+    return ExperimentAlgorithm
+
+
+# Module-level names, so trial actors and checkpoints can pickle the classes by reference.
+ExperimentPPO = _experiment_trainable("PPO")
+ExperimentAPPO = _experiment_trainable("APPO")
+ExperimentIMPALA = _experiment_trainable("IMPALA")
+ExperimentDQN = _experiment_trainable("DQN")
+ExperimentSAC = _experiment_trainable("SAC")
+
+TRAINABLES = {name: globals()[f"Experiment{name}"] for name in ALGORITHM_CLASSES}
