@@ -25,6 +25,9 @@ SHARED_POLICY = "shared"
 
 ALGORITHM_CLASSES = {"PPO": PPO, "APPO": APPO, "IMPALA": IMPALA, "DQN": DQN, "SAC": SAC}
 
+REPLAY_ALGORITHMS = ("DQN", "SAC")
+MULTI_AGENT_REPLAY_BUFFER = "MultiAgentPrioritizedEpisodeReplayBuffer"
+
 # Experiment-file training keys whose RLlib name differs.
 RLLIB_TRAINING_NAMES = {"train_batch_size": "train_batch_size_per_learner", "gae_lambda": "lambda_"}
 
@@ -100,6 +103,10 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
         .reporting(metrics_num_episodes_for_smoothing=SMOOTHING_WINDOW)
         .debugging(seed=exp.seed)
     )
+    if exp.algorithm in REPLAY_ALGORITHMS:
+        # The default single-agent buffer cannot hold multi-agent episodes.
+        buffer = {**config.replay_buffer_config, "type": MULTI_AGENT_REPLAY_BUFFER}
+        config.training(replay_buffer_config=buffer)
     for key, value in training_kwargs(exp).items():
         try:
             config.training(**{key: value})
@@ -108,4 +115,8 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
                 f"training key {key!r} is not an option of {exp.algorithm}; see RLlib's "
                 f"{exp.algorithm}Config.training() for the allowed keys"
             ) from None
+    try:
+        config.validate()
+    except ValueError as exc:
+        raise ConfigError(f"RLlib rejects this {exp.algorithm} setup: {exc}") from None
     return config

@@ -1,0 +1,41 @@
+# Quick start: `make demo` then `make test`. Both create .venv and install on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+
+.PHONY: install demo test lint format bench clean
+
+install: $(STAMP)
+
+# torch first, pinned to the CPU build on this machine's disk: an unpinned torch pulls a
+# multi-GB CUDA build. The project then finds its torch requirement already met.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/marl-ray train tune_configs/grid_world_ppo.yaml --json
+	@echo "Results, checkpoints and learning_curve.png are in the run folder printed above."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/env_throughput.py
+	$(BIN)/python benchmarks/learn_grid_world.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,31 @@
+"""Shared fixtures: one local Ray per test session, with a fake GPU so the GPU request path
+is exercised on this CPU-only machine."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Every env configuration the contract tests run on; later env issues append theirs.
+ENV_CASES = [
+    ("grid_world", {}),
+    ("grid_world", {"mode": "competitive", "num_agents": 3, "grid_size": 6}),
+    ("grid_world", {"num_agents": 3, "num_targets": 3, "collisions": "block", "max_steps": 7}),
+]
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory):
+    import ray
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    ray.init(
+        num_cpus=2,
+        num_gpus=1,  # a fake GPU: learners must request it and still run on CPU
+        include_dashboard=False,
+        log_to_driver=False,
+        _temp_dir=str(tmp_path_factory.mktemp("ray")),
+    )
+    yield ray
+    ray.shutdown()

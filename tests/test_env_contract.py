@@ -1,0 +1,133 @@
+"""The contract every registered env keeps, through all three views of its one core."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import ENV_CASES
+from pettingzoo.test import parallel_api_test
+from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+
+import envs
+
+CASE_IDS = [f"{name}-{i}" for i, (name, _) in enumerate(ENV_CASES)]
+
+
+def test_every_registered_env_has_a_contract_case():
+    assert {name for name, _ in ENV_CASES} == set(envs.names())
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_rllib_multi_agent_env_check(name, config):
+    env = envs.make_rllib(name, config)
+    check_multiagent_environments(env)
+    assert env.possible_agents and set(env.observation_spaces) == set(env.possible_agents)
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_pettingzoo_parallel_api(name, config):
+    parallel_api_test(envs.make_parallel(name, config), num_cycles=300)
+
+
+def _random_actions(core, rng, num_envs):
+    space = core.action_spaces[core.possible_agents[0]]
+    return rng.integers(0, space.n, size=(num_envs, core.num_agents))
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_observations_stay_inside_declared_spaces(name, config):
+    core = envs.make_batched(name, 64, config)
+    obs, _ = core.reset(seed=3)
+    rng = np.random.default_rng(0)
+    spaces = [core.observation_spaces[a] for a in core.possible_agents]
+    for _ in range(200):
+        out = core.step(_random_actions(core, rng, 64))
+        for arr in (out.observations, out.final_observations):
+            assert arr.dtype == np.float32
+            for i, space in enumerate(spaces):
+                assert np.all(arr[:, i] >= space.low) and np.all(arr[:, i] <= space.high)
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_seeded_runs_are_identical(name, config):
+    def run():
+        core = envs.make_batched(name, 8, config)
+        obs, _ = core.reset(seed=11)
+        rng = np.random.default_rng(5)
+        trace = [obs]
+        for _ in range(100):
+            out = core.step(_random_actions(core, rng, 8))
+            trace += [out.observations, out.rewards, out.terminated, out.truncated]
+        return trace
+
+    for a, b in zip(run(), run(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_batched_copies_equal_single_env_adapters(name, config):
+    """Copy i of a batch seeded [s_0..s_3] follows the PettingZoo env seeded s_i, auto-resets
+    included: the adapters add no dynamics of their own."""
+    seeds = [21, 22, 23, 24]
+    core = envs.make_batched(name, len(seeds), config)
+    obs, _ = core.reset(seed=seeds)
+    singles = [envs.make_parallel(name, config) for _ in seeds]
+    single_obs = [env.reset(seed=s)[0] for env, s in zip(singles, seeds, strict=True)]
+    rng = np.random.default_rng(9)
+    agents = core.possible_agents
+    episodes_ended = 0
+    for _ in range(150):
+        actions = _random_actions(core, rng, len(seeds))
+        out = core.step(actions)
+        for e, env in enumerate(singles):
+            for i, a in enumerate(agents):
+                np.testing.assert_array_equal(single_obs[e][a], obs[e, i])
+            o, r, term, trunc, info = env.step({a: actions[e, i] for i, a in enumerate(agents)})
+            for i, a in enumerate(agents):
+                np.testing.assert_array_equal(o[a], out.final_observations[e, i])
+                assert r[a] == pytest.approx(float(out.rewards[e, i]))
+                assert term[a] == out.terminated[e, i] and trunc[a] == out.truncated[e, i]
+            assert (not env.agents) == bool(out.done[e])
+            if out.done[e]:
+                episodes_ended += 1
+                o, _ = env.reset()
+            single_obs[e] = o
+        obs = out.observations
+    assert episodes_ended > 0, "the test never crossed an auto-reset"
+
+
+@pytest.mark.parametrize("name", envs.names())
+def test_unknown_config_key_lists_allowed_keys(name):
+    with pytest.raises(envs.ConfigError, match="unknown key env.config.no_such_key; allowed"):
+        envs.make_batched(name, 1, {"no_such_key": 1})
+
+
+def test_unknown_env_lists_registered_envs():
+    with pytest.raises(envs.UnknownEnvError, match="registered envs: .*grid_world"):
+        envs.make_rllib("no_such_env")
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_invalid_actions_are_rejected_with_the_allowed_range(name, config):
+    env = envs.make_rllib(name, config)
+    env.reset(seed=0)
+    agents = list(env.possible_agents)
+    with pytest.raises(envs.EnvActionError, match="allowed"):
+        env.step({a: 99 for a in agents})
+    with pytest.raises(envs.EnvActionError, match="no action given"):
+        env.step({agents[0]: 0})
+    with pytest.raises(envs.EnvActionError, match="unknown agent"):
+        env.step({**{a: 0 for a in agents}, "intruder": 0})
+    core = envs.make_batched(name, 2, config)
+    core.reset(seed=0)
+    with pytest.raises(envs.EnvActionError, match="shape"):
+        core.step(np.zeros((3, core.num_agents), dtype=int))
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_rgb_array_render(name, config):
+    core = envs.make_batched(name, 1, config, render_mode="rgb_array")
+    core.reset(seed=0)
+    frame = core.render(0)
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    assert len(np.unique(frame.reshape(-1, 3), axis=0)) > 2  # more than a blank grid
