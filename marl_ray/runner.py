@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -79,8 +80,11 @@ def run_experiment(
     register_envs()
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)
+    trial_experiment = exp.to_dict()
+    # Tune would expand the raw specs ({grid_search: [...]}) itself; trials get values only.
+    trial_experiment["tune"]["search_space"] = {}
     param_space: dict[str, Any] = {
-        "experiment": exp.to_dict(),
+        "experiment": trial_experiment,
         "learner_gpus": learner_gpus,
         "search": to_param_space(exp.tune.search_space) if search else {},
     }
@@ -161,8 +165,14 @@ def summarise(grid, exp: ExperimentConfig, run_dir: Path, wall_s: float) -> RunS
         checkpoint=best.checkpoint.path if best.checkpoint else None,
         learning_curve=str(curve) if curve else None,
         wall_s=round(wall_s, 1),
-        best_config=dict(best.config.get("search") or {}),
+        best_config=_trial_search_values(Path(best.path)),
     )
+
+
+def _trial_search_values(trial_dir: Path) -> dict[str, Any]:
+    """The search values Tune sampled for a trial (its results report RLlib's config)."""
+    params = trial_dir / "params.json"
+    return dict(json.loads(params.read_text()).get("search") or {}) if params.is_file() else {}
 
 
 def _get(metrics: dict[str, Any], key: str) -> Any:
