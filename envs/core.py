@@ -90,7 +90,7 @@ class BatchedEnv(abc.ABC):
         actions = self._check_actions(actions)
         rewards, terminated, truncated, infos = self._step(actions)
         observations = self._observe()
-        done = np.all(terminated | truncated, axis=1)
+        done = (terminated | truncated).all(axis=1)
         final_observations = observations
         if done.any() and self.autoreset:
             final_observations = observations.copy()
@@ -145,7 +145,7 @@ class BatchedEnv(abc.ABC):
                     f"{self.name}: actions must have shape {expected} "
                     f"(copies, agents), got {actions.shape}"
                 )
-            if not np.issubdtype(actions.dtype, np.integer):
+            if actions.dtype.kind not in "iu":
                 rounded = actions.astype(np.int64)
                 if not np.array_equal(rounded, actions):
                     raise EnvActionError(
@@ -154,7 +154,7 @@ class BatchedEnv(abc.ABC):
                     )
                 actions = rounded
             low, high = space.start, space.start + space.n - 1
-            if actions.min() < low or actions.max() > high:
+            if actions.min() < low or actions.max() > high:  # two reductions: hot path
                 bad = actions[(actions < low) | (actions > high)][0]
                 raise EnvActionError(
                     f"{self.name}: action {bad} is outside {space}; allowed: {low}..{high}"

@@ -126,15 +126,43 @@ class GridWorld(BatchedEnv):
         n, k = config.num_agents, config.targets
         self.cooperative = config.mode == "cooperative"
         self.possible_agents = tuple(f"agent_{i}" for i in range(n))
-        # others[i] lists the other agents starting after i, so each agent sees the same layout.
-        self._others = np.array([[(i + j) % n for j in range(1, n)] for i in range(n)], dtype=int)
-        self._others = self._others.reshape(n, n - 1)
+        # Rows of `points` = targets then agents, that agent i observes as offsets: the targets
+        # it cares about, the other agents (starting after i, so every agent sees the same
+        # layout) and, when competitive, the other agents' targets.
+        others = [[(i + j) % n for j in range(1, n)] for i in range(n)]
+        if self.cooperative:
+            seen = [list(range(k)) + [k + j for j in others[i]] for i in range(n)]
+        else:
+            seen = [[i] + [k + j for j in others[i]] + others[i] for i in range(n)]
+        self._seen = np.array(seen, dtype=np.int64).reshape(n, -1)
+        self._every_agent = np.ones((1, n), dtype=bool)
         low, high = self._observation_bounds(n, k)
+        self._obs_size = len(low)
         obs_space = gym.spaces.Box(low, high, dtype=np.float32)
         self.observation_spaces = {a: obs_space for a in self.possible_agents}
         self.action_spaces = {a: gym.spaces.Discrete(5) for a in self.possible_agents}
-        self.positions = np.zeros((num_envs, n, 2), dtype=np.int64)
-        self.targets = np.zeros((num_envs, k, 2), dtype=np.int64)
+        size = config.grid_size
+        # State lives in flat cell ids (row * size + col); two lookup tables give moves
+        # (walls included) and coordinates, so a step is a handful of array operations.
+        rows, cols = np.divmod(np.arange(size * size), size)
+        self._coords = np.stack([rows, cols], axis=1)  # cell -> (row, col)
+        moved = self._coords[:, None, :] + MOVES[None, :, :]
+        moved = np.clip(moved, 0, size - 1)
+        self._next_cell = moved[..., 0] * size + moved[..., 1]  # [cell, action] -> cell
+        scale = 1.0 / (size - 1)
+        self._scaled_coords = (self._coords * scale).astype(np.float32)
+        # [from cell, to cell] -> (to - from) / (size - 1), the offsets agents observe.
+        self._scaled_offsets = self._scaled_coords[None, :, :] - self._scaled_coords[:, None, :]
+        self._inv_max_steps = np.float32(1.0 / config.max_steps)
+        self._ones_column = np.ones((1, n, 1), dtype=np.float32)
+        # Reward pieces as float32 lookups indexed by 0/1 flags.
+        f32 = np.float32
+        self._arrival_reward = np.array([0, config.target_reward], f32) - f32(config.step_cost)
+        self._success_reward = np.array([0, config.team_bonus], f32)
+        self._win_reward = f32(config.win_reward - config.step_cost)
+        self._lose_reward = np.array([0, config.lose_reward], f32) - f32(config.step_cost)
+        self.cells = np.zeros((num_envs, n), dtype=np.int64)
+        self.target_cells = np.zeros((num_envs, k), dtype=np.int64)
         self.reached = np.zeros((num_envs, n), dtype=bool)
         self.steps = np.zeros(num_envs, dtype=np.int64)
 
@@ -148,61 +176,71 @@ class GridWorld(BatchedEnv):
         size, n, k = self.config.grid_size, self.config.num_agents, self.config.targets
         for e in np.flatnonzero(mask):
             cells = self._rngs[e].choice(size * size, size=k + n, replace=False)
-            rows, cols = np.divmod(cells, size)
-            self.targets[e, :, 0], self.targets[e, :, 1] = rows[:k], cols[:k]
-            self.positions[e, :, 0], self.positions[e, :, 1] = rows[k:], cols[k:]
+            self.target_cells[e], self.cells[e] = cells[:k], cells[k:]
         self.reached[mask] = False
         self.steps[mask] = 0
 
+    @property
+    def positions(self) -> np.ndarray:
+        """`[E, A, 2]` (row, col) of every agent; read-only (use `place` to move agents)."""
+        return _read_only(self._coords[self.cells])
+
+    @property
+    def targets(self) -> np.ndarray:
+        """`[E, K, 2]` (row, col) of every target; read-only."""
+        return _read_only(self._coords[self.target_cells])
+
+    def place(self, env_index: int, positions, targets) -> None:
+        """Puts copy `env_index`'s agents and targets on given (row, col) cells (scenario
+        tests, demos)."""
+        weights = np.array([self.config.grid_size, 1])
+        self.cells[env_index] = np.asarray(positions) @ weights
+        self.target_cells[env_index] = np.asarray(targets) @ weights
+
     def _step(self, actions: np.ndarray):
+        # ufunc.reduce instead of .any()/.all(): these arrays are tiny in single-copy use,
+        # where numpy's call overhead, not arithmetic, sets the speed.
         cfg = self.config
-        proposed = np.clip(self.positions + MOVES[actions], 0, cfg.grid_size - 1)
+        cells = self._next_cell[self.cells, actions]
         if cfg.collisions == "block":
-            proposed = resolve_blocking(self.positions, proposed)
-        self.positions = proposed
+            cells = resolve_blocking(self.cells, cells)
+        self.cells = cells
         self.steps += 1
-        rewards = np.full(actions.shape, -cfg.step_cost, dtype=np.float32)
+        infos = {}
         if self.cooperative:
-            on_target = _on_any_target(self.positions, self.targets)
-            rewards += cfg.target_reward * (on_target & ~self.reached)
-            self.reached |= on_target
-            success = on_target.all(axis=1)
-            rewards += cfg.team_bonus * success[:, None]
-            winner = np.full(self.num_envs, -1)
-        else:
-            on_own = np.all(self.positions == self.targets, axis=-1)
-            success = on_own.any(axis=1)
-            rewards += np.where(
-                on_own, cfg.win_reward, np.where(success[:, None], cfg.lose_reward, 0)
+            on_target = np.logical_or.reduce(
+                cells[:, :, None] == self.target_cells[:, None, :], axis=2
             )
-            winner = np.where(success, on_own.argmax(axis=1), -1)
-        terminated = np.repeat(success[:, None], cfg.num_agents, axis=1)
-        truncated = np.repeat(
-            ((self.steps >= cfg.max_steps) & ~success)[:, None], cfg.num_agents, 1
-        )
-        infos = {"success": success, "episode_steps": self.steps.copy(), "winner": winner}
+            first_arrival = on_target > self.reached
+            self.reached |= on_target
+            success = np.logical_and.reduce(on_target, axis=1)
+            rewards = self._arrival_reward[first_arrival.view(np.int8)]
+            rewards += self._success_reward[success.view(np.int8)][:, None]
+        else:
+            on_own = cells == self.target_cells  # target i belongs to agent i
+            success = np.logical_or.reduce(on_own, axis=1)
+            rewards = np.where(
+                on_own, self._win_reward, self._lose_reward[success.view(np.int8)][:, None]
+            )
+            infos["winner"] = np.where(success, on_own.argmax(axis=1), -1)
+        terminated = success[:, None] & self._every_agent
+        truncated = (self.steps >= cfg.max_steps) > success
+        truncated = truncated[:, None] & self._every_agent
+        infos["success"] = success
+        infos["episode_steps"] = self.steps.copy()
         return rewards, terminated, truncated, infos
 
     def _observe(self) -> np.ndarray:
-        cfg = self.config
-        scale = 1.0 / (cfg.grid_size - 1)
-        pos = self.positions
-        e, n = pos.shape[:2]
-        parts = [pos * scale]
+        e, n = self.cells.shape
+        points = np.concatenate((self.target_cells, self.cells), axis=1)  # targets, agents
+        parts = [
+            self._scaled_coords[self.cells],
+            self._scaled_offsets[self.cells[:, :, None], points[:, self._seen]].reshape(e, n, -1),
+        ]
         if self.cooperative:
-            parts.append(((self.targets[:, None] - pos[:, :, None]) * scale).reshape(e, n, -1))
-        else:
-            parts.append((self.targets - pos) * scale)
-        others = pos[:, self._others]  # [E, A, A-1, 2]
-        parts.append(((others - pos[:, :, None]) * scale).reshape(e, n, -1))
-        if not self.cooperative:
-            their_targets = self.targets[:, self._others]
-            parts.append(((their_targets - pos[:, :, None]) * scale).reshape(e, n, -1))
-        else:
             parts.append(self.reached[:, :, None])
-        elapsed = (self.steps / cfg.max_steps)[:, None, None]
-        parts.append(np.broadcast_to(elapsed, (e, n, 1)))
-        return np.concatenate(parts, axis=-1, dtype=np.float32)
+        parts.append((self.steps * self._inv_max_steps)[:, None, None] * self._ones_column)
+        return np.concatenate(parts, axis=2, dtype=np.float32)
 
     def render(self, env_index: int = 0, cell: int = 32) -> np.ndarray:
         size = self.config.grid_size
@@ -217,9 +255,10 @@ class GridWorld(BatchedEnv):
             )
             frame[r * cell + 3 : (r + 1) * cell - 2, c * cell + 3 : (c + 1) * cell - 2] = colour
         yy, xx = np.mgrid[0:cell, 0:cell]
-        for i, (r, c) in enumerate(self.positions[env_index]):
+        positions = self.positions[env_index]
+        for i, (r, c) in enumerate(positions):
             # Agents sharing a cell are drawn smaller, side by side, so all stay visible.
-            shared = np.flatnonzero(np.all(self.positions[env_index] == (r, c), axis=1))
+            shared = np.flatnonzero(np.all(positions == (r, c), axis=1))
             slot, count = int(np.flatnonzero(shared == i)[0]), len(shared)
             radius = cell * (0.35 if count == 1 else 0.2)
             cx = cell / 2 if count == 1 else cell * (slot + 0.5) / count
@@ -229,28 +268,26 @@ class GridWorld(BatchedEnv):
         return frame
 
 
-def _on_any_target(positions: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """`[E, A]` bool: the agent's cell holds any target."""
-    return np.any(np.all(positions[:, :, None] == targets[:, None], axis=-1), axis=-1)
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def resolve_blocking(current: np.ndarray, proposed: np.ndarray) -> np.ndarray:
     """Cancels moves ending in a shared cell or swapping two agents, to a fixed point.
 
-    `current` and `proposed` are `[E, A, 2]` cells; returns the resolved `[E, A, 2]` cells.
+    `current` and `proposed` are `[E, A]` cell ids; returns the resolved `[E, A]` cells.
     """
     n = current.shape[1]
     not_self = ~np.eye(n, dtype=bool)
     resolved = proposed.copy()
     for _ in range(n):
-        moved = np.any(resolved != current, axis=-1)
-        same_cell = np.all(resolved[:, :, None] == resolved[:, None], axis=-1) & not_self
-        swap = (
-            np.all(resolved[:, :, None] == current[:, None], axis=-1)
-            & np.all(resolved[:, None] == current[:, :, None], axis=-1)
-            & not_self
+        moved = resolved != current
+        same_cell = (resolved[:, :, None] == resolved[:, None]) & not_self
+        swap = (resolved[:, :, None] == current[:, None]) & (
+            resolved[:, None] == current[:, :, None]
         )
-        blocked = (same_cell | swap).any(axis=-1) & moved
+        blocked = ((same_cell | (swap & not_self)).any(axis=-1)) & moved
         if not blocked.any():
             break
         resolved[blocked] = current[blocked]

@@ -47,18 +47,21 @@ class SingleCopy:
         missing = [a for a in self.agents if a not in action_dict]
         if missing:
             raise EnvActionError(f"{self.core.name}: no action given for {missing}")
-        actions = np.stack([np.asarray(action_dict[a]) for a in self.possible_agents])[None]
+        actions = np.array([[action_dict[a] for a in self.possible_agents]])
         out = self.core.step(actions)
         obs = out.final_observations[0]
+        # Python lists once per step: per-agent numpy scalar indexing is the slow part here.
+        reward_list = out.rewards[0].tolist()
+        term_list, trunc_list = out.terminated[0].tolist(), out.truncated[0].tolist()
+        info_lists = {k: v[0].tolist() for k, v in out.infos.items()}  # [E] or [E, A] arrays
         observations, rewards, terminated, truncated, infos = {}, {}, {}, {}, {}
         for a in self.agents:
             i = self._index[a]
             observations[a] = obs[i]
-            rewards[a] = float(out.rewards[0, i])
-            terminated[a] = bool(out.terminated[0, i])
-            truncated[a] = bool(out.truncated[0, i])
-            # Per-copy metrics are [E], per-agent ones [E, A].
-            infos[a] = {k: (v[0] if v.ndim == 1 else v[0, i]).item() for k, v in out.infos.items()}
+            rewards[a] = reward_list[i]
+            terminated[a] = term_list[i]
+            truncated[a] = trunc_list[i]
+            infos[a] = {k: v[i] if isinstance(v, list) else v for k, v in info_lists.items()}
         if out.done[0]:
             self.agents = []
         else:

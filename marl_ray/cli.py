@@ -58,8 +58,8 @@ def _envs(args) -> int:
     import envs
 
     for name in envs.names():
-        cls = envs.core_class(name)
-        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        module = sys.modules[envs.core_class(name).__module__]
+        summary = (module.__doc__ or "").strip().splitlines()[0]
         print(f"{name:24s} {summary}")
     return 0
 

@@ -14,8 +14,7 @@ UP, DOWN, LEFT, RIGHT, STAY = range(5)
 def place(config, agents, targets):
     core = envs.make_batched("grid_world", 1, config)
     core.reset(seed=0)
-    core.positions[0] = np.array(agents)
-    core.targets[0] = np.array(targets)
+    core.place(0, agents, targets)
     core.autoreset = False
     return core
 
@@ -27,7 +26,7 @@ def test_cooperative_first_arrival_reward_then_team_bonus_ends_episode():
     assert not out.done[0]
     out = core.step(np.array([[STAY, STAY]]))  # no second arrival reward for agent 0
     np.testing.assert_allclose(out.rewards[0], [-0.01, -0.01])
-    core.positions[0, 1] = [1, 1]
+    core.place(0, [[0, 1], [1, 1]], [[0, 1]])
     out = core.step(np.array([[STAY, UP]]))
     np.testing.assert_allclose(out.rewards[0], [10 - 0.01, 1 + 10 - 0.01])
     assert out.done[0] and out.terminated[0].all() and not out.truncated[0].any()
@@ -61,18 +60,28 @@ def test_agent_order_does_not_matter():
 
 
 def test_blocking_cancels_shared_cells_swaps_and_chains():
-    current = np.array([[[0, 0], [0, 2], [1, 1], [3, 3], [3, 4]]])
-    proposed = np.array([[[0, 1], [0, 1], [1, 1], [3, 4], [3, 3]]])
+    current = np.array([[0, 2, 6, 18, 19]])
+    proposed = np.array([[1, 1, 6, 19, 18]])
     resolved = resolve_blocking(current, proposed)
-    np.testing.assert_array_equal(resolved, current)  # contest for (0,1); (3,3)<->(3,4) swap
+    np.testing.assert_array_equal(resolved, current)  # contest for cell 1; 18<->19 swap
     # A chain: agent 0 moves into agent 1's cell while agent 1 is blocked from moving on.
-    current = np.array([[[0, 0], [0, 1], [0, 3]]])
-    proposed = np.array([[[0, 1], [0, 2], [0, 2]]])
+    current, proposed = np.array([[0, 1, 3]]), np.array([[1, 2, 2]])
     np.testing.assert_array_equal(resolve_blocking(current, proposed), current)
-    # Following a mover is allowed.
-    current = np.array([[[0, 0], [0, 1]]])
-    proposed = np.array([[[0, 1], [0, 2]]])
+    # Following a mover is allowed, and so is a rotation of three.
+    current, proposed = np.array([[0, 1]]), np.array([[1, 2]])
     np.testing.assert_array_equal(resolve_blocking(current, proposed), proposed)
+    current, proposed = np.array([[0, 1, 6, 5]]), np.array([[1, 6, 5, 0]])
+    np.testing.assert_array_equal(resolve_blocking(current, proposed), proposed)
+
+
+def test_blocked_agents_never_share_a_cell():
+    config = {"num_agents": 4, "num_targets": 4, "collisions": "block", "grid_size": 3}
+    core = envs.make_batched("grid_world", 256, config)
+    core.reset(seed=4)
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        core.step(rng.integers(0, 5, size=(256, 4)))
+        assert all(len(set(row)) == 4 for row in core.cells.tolist())
 
 
 def test_moves_off_the_grid_stay_in_place():
@@ -94,8 +103,7 @@ def test_truncation_after_max_steps_keeps_final_observation():
 def test_starts_never_overlap_targets_or_each_other():
     core = envs.make_batched("grid_world", 500, {"num_agents": 4, "num_targets": 2})
     core.reset(seed=1)
-    cells = np.concatenate([core.positions, core.targets], axis=1)
-    flat = cells[..., 0] * 5 + cells[..., 1]
+    flat = np.concatenate([core.cells, core.target_cells], axis=1)
     assert all(len(set(row)) == row.size for row in flat)
 
 
