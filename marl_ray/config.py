@@ -197,9 +197,14 @@ class ExperimentConfig:
     tune: TuneSection = field(default_factory=TuneSection)
     seed: int | None = 0
     storage_path: str = "results"
-    """Where runs are written: a local folder (relative to the working directory) or a URI."""
+    """Where runs are written: a local folder (relative to the working directory)."""
 
     def __post_init__(self) -> None:
+        check(
+            "://" not in self.storage_path,
+            f"storage_path={self.storage_path!r}: only local folders are supported so far "
+            "(on a cluster, use a folder every node can reach, e.g. a shared mount)",
+        )
         for key in self.tune.search_space:
             check_key_path(key, type(self))
 

@@ -122,8 +122,6 @@ def run_experiment(
 
 
 def _storage_path(path: str) -> str:
-    if "://" in path:
-        return path
     return str(Path(path).expanduser().resolve())
 
 
