@@ -17,7 +17,7 @@ from ray import tune
 
 from marl_ray.config import METRIC_KEYS, ExperimentConfig, metric_key
 from marl_ray.results import finite_or_none, plot_learning_curves, write_json_atomic
-from marl_ray.rllib.algorithm_config import resolve_learner_gpus
+from marl_ray.rllib.algorithm_config import build_algorithm_config, resolve_learner_gpus
 from marl_ray.rllib.registration import register_envs
 from marl_ray.rllib.trainables import TRAINABLES
 from marl_ray.search_space import to_param_space
@@ -80,6 +80,7 @@ def run_experiment(
     register_envs()
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)
+    build_algorithm_config(exp, learner_gpus)  # RLlib's own checks, before anything is written
     trial_experiment = exp.to_dict()
     # Tune would expand the raw specs ({grid_search: [...]}) itself; trials get values only.
     trial_experiment["tune"]["search_space"] = {}

@@ -121,7 +121,8 @@ def test_gpu_request_is_made_and_learner_falls_back_to_cpu():
     assert config.num_gpus_per_learner == 0
 
 
-def test_bad_input_exits_2_with_a_clear_message(capsys, tmp_path):
+def test_bad_input_exits_2_with_a_clear_message(ray_session, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, not even a stray results folder
     assert main(["train", DEMO, "--set", "training.lr=abc"]) == 2
     assert "training.lr='abc' has the wrong type" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "missing")]) == 2
@@ -133,3 +134,4 @@ def test_bad_input_exits_2_with_a_clear_message(capsys, tmp_path):
     sac = ["--set", "algorithm=SAC", "--set", "training={}", "--set", "training.lr=0.1"]
     assert main(["train", DEMO, *sac]) == 2
     assert "RLlib rejects this SAC setup" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
