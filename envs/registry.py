@@ -7,6 +7,7 @@ from typing import Any
 
 from envs.core import BatchedEnv
 from envs.grid_world import GridWorld
+from envs.gymnasium_batch import GymnasiumBatch, is_gymnasium_id
 from envs.schema import ConfigError, from_mapping
 
 _CORES: dict[str, type[BatchedEnv]] = {cls.name: cls for cls in (GridWorld,)}
@@ -26,12 +27,16 @@ def core_class(name: str) -> type[BatchedEnv]:
         return _CORES[name]
     except KeyError:
         raise UnknownEnvError(
-            f"unknown env {name!r}; registered envs: {', '.join(names())}"
+            f"unknown env {name!r}; registered envs: {', '.join(names())} "
+            "(gymnasium ids such as CartPole-v1 work with marl_ray's own algorithms)"
         ) from None
 
 
 def make_config(name: str, config: Mapping[str, Any] | None = None) -> Any:
-    """The env's typed config built from `config`; unknown keys raise `ConfigError`."""
+    """The env's typed config built from `config`; unknown keys raise `ConfigError`.
+    For a gymnasium id, `config` holds `gym.make` keyword arguments and is returned as is."""
+    if name not in _CORES and is_gymnasium_id(name):
+        return dict(config or {})
     cls = core_class(name)
     # RLlib hands envs an EnvContext (a dict subclass); only its items are config.
     try:
@@ -46,7 +51,10 @@ def make_batched(
     config: Mapping[str, Any] | None = None,
     render_mode: str | None = None,
 ) -> BatchedEnv:
-    """The batched numpy core: `num_envs` copies stepped together."""
+    """The batched numpy core: `num_envs` copies stepped together. Besides our envs, a
+    gymnasium id (e.g. CartPole-v1) gives its single-agent env behind the same interface."""
+    if name not in _CORES and is_gymnasium_id(name):
+        return GymnasiumBatch(name, num_envs, dict(config or {}), render_mode)
     return core_class(name)(
         num_envs=num_envs, config=make_config(name, config), render_mode=render_mode
     )

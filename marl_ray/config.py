@@ -17,7 +17,6 @@ import yaml
 import envs
 from envs.schema import ConfigError, check, from_mapping
 
-ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
 SEARCH_TYPES = ("grid_search", "choice", "uniform", "loguniform", "randint")
 
 # Short metric names users write, and the RLlib result keys they stand for.
@@ -186,7 +185,8 @@ class ExperimentConfig:
     """One experiment: what to train, on what, with which resources, until when."""
 
     name: str = "experiment"
-    algorithm: Literal["PPO", "APPO", "IMPALA", "DQN", "SAC"] = "PPO"
+    algorithm: Literal["PPO", "APPO", "IMPALA", "DQN", "SAC", "A3C"] = "PPO"
+    """RLlib's PPO, APPO, IMPALA, DQN, SAC, or marl_ray's own A3C."""
     env: EnvSection = field(default_factory=EnvSection)
     multi_agent: MultiAgentSection = field(default_factory=MultiAgentSection)
     model: ModelSection = field(default_factory=ModelSection)

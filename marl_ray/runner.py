@@ -16,11 +16,11 @@ import yaml
 from ray import tune
 
 from marl_ray.config import METRIC_KEYS, ExperimentConfig, metric_key
+from marl_ray.param_space import make_param_space
 from marl_ray.results import finite_or_none, plot_learning_curves, write_json_atomic
 from marl_ray.rllib.algorithm_config import build_algorithm_config, resolve_learner_gpus
 from marl_ray.rllib.registration import register_envs
-from marl_ray.rllib.trainables import TRAINABLES
-from marl_ray.search_space import to_param_space
+from marl_ray.trainables import RLLIB_ALGORITHMS, trainable_class
 
 logger = logging.getLogger(__name__)
 
@@ -80,20 +80,13 @@ def run_experiment(
     register_envs()
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)
-    build_algorithm_config(exp, learner_gpus)  # RLlib's own checks, before anything is written
-    trial_experiment = exp.to_dict()
-    # Tune would expand the raw specs ({grid_search: [...]}) itself; trials get values only.
-    trial_experiment["tune"]["search_space"] = {}
-    param_space: dict[str, Any] = {
-        "experiment": trial_experiment,
-        "learner_gpus": learner_gpus,
-        "search": to_param_space(exp.tune.search_space) if search else {},
-    }
+    check_algorithm_config(exp, learner_gpus)  # before anything is written
+    param_space = make_param_space(exp, learner_gpus, search)
     run_name = f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}"
     storage = _storage_path(exp.storage_path)
     num_samples = exp.tune.num_samples if search else 1
     tuner = tune.Tuner(
-        TRAINABLES[exp.algorithm],
+        trainable_class(exp.algorithm),
         param_space=param_space,
         tune_config=tune.TuneConfig(
             num_samples=num_samples,
@@ -120,6 +113,16 @@ def run_experiment(
     summary = summarise(grid, exp, run_dir, time.time() - started)
     write_json_atomic(run_dir / "summary.json", summary.to_dict())
     return summary
+
+
+def check_algorithm_config(exp: ExperimentConfig, learner_gpus: int) -> None:
+    """Builds the algorithm's own config once on the driver, so its errors come first."""
+    if exp.algorithm in RLLIB_ALGORITHMS:
+        build_algorithm_config(exp, learner_gpus)
+    elif exp.algorithm == "A3C":
+        from marl_ray.algorithms.a3c.config import a3c_config
+
+        a3c_config(exp, learner_gpus)
 
 
 def _storage_path(path: str) -> str:

@@ -76,6 +76,11 @@ def training_kwargs(exp: ExperimentConfig) -> dict[str, Any]:
 
 def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> AlgorithmConfig:
     """The RLlib config for `exp`, with `learner_gpus` GPUs for the (single) learner."""
+    if exp.env.name not in envs.names():
+        raise ConfigError(
+            f"env {exp.env.name!r} is a gymnasium id; the RLlib algorithms here train our "
+            f"multi-agent envs ({', '.join(envs.names())}); use a marl_ray algorithm for it"
+        )
     agents = envs.make_batched(exp.env.name, 1, exp.env.config).possible_agents
     policies, mapping = policy_setup(exp.multi_agent.policies, agents)
     res = exp.resources

@@ -8,35 +8,21 @@ key (model sizes, policy setup, env config) can be searched, not only RLlib's ow
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
-import torch
-
-from marl_ray.config import ExperimentConfig, build_experiment
+from marl_ray.algorithms.core.device import select_device
+from marl_ray.param_space import experiment_from_param_space
 from marl_ray.rllib.algorithm_config import ALGORITHM_CLASSES, build_algorithm_config
 from marl_ray.rllib.registration import register_envs
 
 logger = logging.getLogger(__name__)
 
 
-def experiment_from_param_space(config: dict[str, Any]) -> tuple[ExperimentConfig, int]:
-    """The trial's experiment (search values applied) and its learner GPU count."""
-    exp = build_experiment(config["experiment"], values=config.get("search") or {})
-    return exp, int(config.get("learner_gpus", 0))
-
-
 def to_algorithm_config(config: Any, *, in_trial: bool = False):
     if not isinstance(config, dict) or "experiment" not in config:
         return config  # already an AlgorithmConfig (restores, RLlib internals)
     exp, gpus = experiment_from_param_space(config)
-    if in_trial and gpus > 0 and not torch.cuda.is_available():
-        message = (
-            f"the trial was given {gpus} GPU(s) but torch sees no CUDA device here; "
-            "the learner runs on CPU"
-        )
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
-        logger.warning(message)
+    if in_trial and gpus > 0 and select_device(gpus, "the RLlib learner").type == "cpu":
         gpus = 0
     return build_algorithm_config(exp, learner_gpus=gpus)
 

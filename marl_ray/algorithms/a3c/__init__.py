@@ -1,0 +1,1 @@
+"""Asynchronous advantage actor-critic: workers push n-step gradients to a parameter server."""

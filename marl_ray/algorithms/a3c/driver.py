@@ -1,0 +1,162 @@
+"""The asynchronous A3C loop on Ray.
+
+One gradient task is in flight per worker. Results are taken in arrival order (`ray.wait`):
+the gradients go to the parameter server by reference (the driver never holds them), and the
+worker at once gets the server's newest weights for its next rollout. A worker that dies is
+replaced and its lost rollout is simply not counted, so env-step and episode counters only
+ever include work whose gradients reached the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import ray
+
+from marl_ray.algorithms.a3c.actors import A3CWorkerActor, ParameterServerActor
+from marl_ray.algorithms.a3c.config import A3CConfig
+from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.metrics import AlgorithmMetrics
+
+logger = logging.getLogger(__name__)
+
+PS_CPUS = 0.5
+
+
+class A3CDriver:
+    def __init__(self, config: A3CConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+        self.config = config
+        self.prefix = name_prefix
+        self.metrics = metrics
+        self.ps = ParameterServerActor.options(
+            name=f"{name_prefix}/ps", num_cpus=PS_CPUS, num_gpus=config.learner_gpus
+        ).remote(config)
+        n = config.num_workers
+        self.workers: list[Any] = [None] * n
+        self.restarts = 0
+        self.env_steps = 0
+        self.updates = 0
+        self.window = EpisodeWindow(100)
+        self.last_losses: dict[str, float] = {}
+        self.in_flight: dict[Any, tuple[int, Any]] = {}
+        for i in range(n):
+            self._start_worker(i)
+        weights = self.ps.get_weights.remote()
+        for i in range(n):
+            self._launch(i, weights)
+
+    # ---- workers ----------------------------------------------------------------------
+
+    def _start_worker(self, i: int) -> None:
+        # A replacement gets a fresh seed (index past every earlier worker) and its own name.
+        seed_index = i + self.config.num_workers * self.restarts
+        suffix = f"-r{self.restarts}" if self.workers[i] is not None else ""
+        self.workers[i] = A3CWorkerActor.options(
+            name=f"{self.prefix}/worker-{i}{suffix}", num_cpus=self.config.num_cpus_per_worker
+        ).remote(self.config, seed_index)
+
+    def _launch(self, i: int, weights_ref) -> None:
+        grads_ref, result_ref = self.workers[i].compute_gradients.remote(weights_ref)
+        self.in_flight[result_ref] = (i, grads_ref)
+
+    def _replace(self, i: int, error: Exception) -> None:
+        self.restarts += 1
+        logger.warning("A3C worker %d died (%s); starting a replacement", i, error)
+        self._start_worker(i)
+        if self.metrics:
+            self.metrics.counter("worker_restarts", "Workers replaced after dying").inc(1)
+
+    # ---- training ---------------------------------------------------------------------
+
+    def train(self, num_updates: int) -> dict[str, Any]:
+        """Handles `num_updates` gradient results; returns this stretch's figures."""
+        start, steps_before, handled, stale_before = time.time(), self.env_steps, 0, None
+        if self.metrics:
+            stale_before = ray.get(self.ps.counters.remote())["dropped_stale"]
+        while handled < num_updates:
+            ready, _ = ray.wait(list(self.in_flight), num_returns=1)
+            i, grads_ref = self.in_flight.pop(ready[0])
+            try:
+                result = ray.get(ready[0])
+            except ray.exceptions.RayActorError as exc:
+                self._replace(i, exc)
+                self._launch(i, self.ps.get_weights.remote())
+                continue
+            self.ps.apply_gradients.remote(grads_ref, result.version)
+            self._launch(i, self.ps.get_weights.remote())
+            handled += 1
+            self._record(result.env_steps, result.episodes)
+            self.last_losses = result.losses
+        counters = ray.get(self.ps.counters.remote())
+        self.updates = counters["applied"]
+        elapsed = time.time() - start
+        figures = {
+            "env_steps_per_s": (self.env_steps - steps_before) / elapsed,
+            "updates_per_s": handled / elapsed,
+            **counters,
+        }
+        if self.metrics:
+            self._export(figures, counters["dropped_stale"] - stale_before)
+        return figures
+
+    def _record(self, env_steps: int, episodes: list[EpisodeStats]) -> None:
+        self.env_steps += env_steps
+        self.window.extend(episodes)
+        if self.metrics:
+            self.metrics.counter("env_steps", "Env steps sampled").inc(env_steps)
+            self.metrics.counter("gradients_received", "Gradient pushes").inc(1)
+            for episode in episodes:
+                self.metrics.gauge("episode_return", "Return of a finished episode").set(
+                    episode.episode_return
+                )
+
+    def _export(self, figures: dict[str, Any], newly_stale: int) -> None:
+        m = self.metrics
+        m.gauge("env_steps_per_s", "Env steps per second").set(figures["env_steps_per_s"])
+        m.gauge("update_rate", "Gradient updates per second").set(figures["updates_per_s"])
+        m.gauge("weights_version", "Parameter server version").set(figures["version"])
+        if newly_stale:
+            m.counter("dropped_stale_gradients", "Gradients dropped as stale").inc(newly_stale)
+
+    # ---- state ------------------------------------------------------------------------
+
+    def set_lr(self, lr: float) -> None:
+        ray.get(self.ps.set_lr.remote(lr))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "parameter_server": ray.get(self.ps.state_dict.remote()),
+            "env_steps": self.env_steps,
+            "restarts": self.restarts,
+            "episodes": [tuple(e) for e in self.window.episodes],
+            "episodes_total": self.window.total,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        ray.get(self.ps.load_state_dict.remote(state["parameter_server"]))
+        self.env_steps = int(state["env_steps"])
+        self.restarts = int(state["restarts"])
+        self.window = EpisodeWindow(100)
+        self.window.extend([EpisodeStats(*e) for e in state["episodes"]])
+        self.window.total = int(state["episodes_total"])
+        self._relaunch_all()
+
+    def _relaunch_all(self) -> None:
+        """Discards work begun on other weights (after a restore) and starts afresh."""
+        pending = dict(self.in_flight)
+        self.in_flight.clear()
+        ray.wait(list(pending), num_returns=len(pending))
+        weights = self.ps.get_weights.remote()
+        for i, _ in pending.values():
+            try:
+                ray.get(self.workers[i].__ray_ready__.remote())
+            except ray.exceptions.RayActorError as exc:
+                self._replace(i, exc)
+            self._launch(i, weights)
+
+    def stop(self) -> None:
+        for actor in [*self.workers, self.ps]:
+            ray.kill(actor)
+        self.in_flight.clear()

@@ -1,0 +1,1 @@
+"""Algorithm building blocks that run without Ray."""
