@@ -9,17 +9,20 @@ not over-represented.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 import envs
 from envs.schema import ConfigError
+from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
-from marl_ray.rllib.algorithm_config import policy_setup
+from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
 
 RL_MODULE_DIR = Path("learner_group") / "learner" / "rl_module"
 
@@ -45,30 +48,59 @@ class EvaluationResult:
         return dict(self.__dict__)
 
 
-def load_checkpoint(path: str | Path) -> tuple[ExperimentConfig, dict[str, Any]]:
-    """The experiment behind a checkpoint and its policies (policy id -> RLModule)."""
+LogitsFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def load_checkpoint(path: str | Path) -> tuple[ExperimentConfig, dict[str, LogitsFn], Callable]:
+    """The experiment behind a checkpoint, its policies (policy id -> observations-to-logits
+    function) and the agent -> policy id mapping."""
     ckpt = Path(path).expanduser().resolve()
     if not ckpt.is_dir():
         raise CheckpointError(f"checkpoint {str(ckpt)!r} does not exist (expected a folder)")
-    modules_dir = ckpt / RL_MODULE_DIR
     params_file = ckpt.parent / "params.json"
-    if not modules_dir.is_dir() or not params_file.is_file():
+    own = (ckpt / STATE_FILE).is_file()
+    modules_dir = ckpt / RL_MODULE_DIR
+    if not params_file.is_file() or not (own or modules_dir.is_dir()):
         raise CheckpointError(
-            f"{ckpt} is not a marl-ray checkpoint: expected {RL_MODULE_DIR}/ inside it and "
-            "params.json beside it (pass a trial's checkpoint_NNNNNN folder)"
+            f"{ckpt} is not a marl-ray checkpoint: expected {RL_MODULE_DIR}/ or {STATE_FILE} "
+            "inside it and params.json beside it (pass a trial's checkpoint_NNNNNN folder)"
         )
     params = json.loads(params_file.read_text())
     exp = build_experiment(params["experiment"], values=params.get("search") or {})
+    if own:
+        return exp, _own_policies(exp, ckpt), shared_policy_mapping
+    _, mapping = policy_setup(exp.multi_agent.policies, ())
+    return exp, _rllib_policies(modules_dir), mapping
+
+
+def _own_policies(exp: ExperimentConfig, ckpt: Path) -> dict[str, LogitsFn]:
+    """marl_ray's own algorithms train one network shared by every agent."""
+    from marl_ray.algorithms.a3c.config import a3c_config
+    from marl_ray.algorithms.core.rollout import build_policy_network
+
+    state = load_state(ckpt)
+    net = build_policy_network(
+        envs.make_batched(exp.env.name, 1, exp.env.config), a3c_config(exp).network
+    )
+    net.load_state_dict(state["parameter_server"]["weights"])
+    net.eval()
+    return {SHARED_POLICY: lambda obs: net(obs)[0]}
+
+
+def _rllib_policies(modules_dir: Path) -> dict[str, LogitsFn]:
+    from ray.rllib.core.columns import Columns
     from ray.rllib.core.rl_module.rl_module import RLModule
 
-    policies: dict[str, Any] = {}
+    policies: dict[str, LogitsFn] = {}
     for policy_dir in sorted(p for p in modules_dir.iterdir() if p.is_dir()):
         module = RLModule.from_checkpoint(policy_dir)
         module.eval()
-        policies[policy_dir.name] = module
+        policies[policy_dir.name] = lambda obs, m=module: m.forward_inference({Columns.OBS: obs})[
+            Columns.ACTION_DIST_INPUTS
+        ]
     if not policies:
         raise CheckpointError(f"{modules_dir} holds no policy modules")
-    return exp, policies
+    return policies
 
 
 def evaluate_checkpoint(
@@ -83,9 +115,13 @@ def evaluate_checkpoint(
     """Mean return, success rate and per-agent returns over `episodes` episodes."""
     if episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
-    exp, policies = load_checkpoint(path)
+    exp, policies, mapping = load_checkpoint(path)
     core = envs.make_batched(exp.env.name, min(num_envs, episodes), exp.env.config)
-    policy_ids, mapping = policy_setup(exp.multi_agent.policies, core.possible_agents)
+    space = core.action_spaces[core.possible_agents[0]]
+    if not isinstance(space, gym.spaces.Discrete):
+        raise CheckpointError(
+            f"evaluate handles Discrete actions so far; {exp.env.name} has {space}"
+        )
     agent_policy = [mapping(a) for a in core.possible_agents]
     missing = sorted(set(agent_policy) - set(policies))
     if missing:
@@ -135,16 +171,13 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
 
 
 def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng) -> np.ndarray:
-    from ray.rllib.core.columns import Columns
-
     num_envs, num_agents = obs.shape[:2]
     actions = np.zeros((num_envs, num_agents), dtype=np.int64)
     with torch.no_grad():
         for policy_id in set(agent_policy):
             cols = [i for i, p in enumerate(agent_policy) if p == policy_id]
             batch = torch.as_tensor(obs[:, cols].reshape(num_envs * len(cols), *obs.shape[2:]))
-            out = policies[policy_id].forward_inference({Columns.OBS: batch})
-            logits = out[Columns.ACTION_DIST_INPUTS]
+            logits = policies[policy_id](batch)
             if explore:
                 chosen = torch.multinomial(torch.softmax(logits, -1), 1, generator=rng)[:, 0]
             else:

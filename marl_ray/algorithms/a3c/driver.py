@@ -37,7 +37,7 @@ class A3CDriver:
         self.workers: list[Any] = [None] * n
         self.restarts = 0
         self.env_steps = 0
-        self.updates = 0
+        self.results_received = 0  # gradient results whose work is counted
         self.window = EpisodeWindow(100)
         self.last_losses: dict[str, float] = {}
         self.in_flight: dict[Any, tuple[int, Any]] = {}
@@ -87,10 +87,10 @@ class A3CDriver:
             self.ps.apply_gradients.remote(grads_ref, result.version)
             self._launch(i, self.ps.get_weights.remote())
             handled += 1
+            self.results_received += 1
             self._record(result.env_steps, result.episodes)
             self.last_losses = result.losses
         counters = ray.get(self.ps.counters.remote())
-        self.updates = counters["applied"]
         elapsed = time.time() - start
         figures = {
             "env_steps_per_s": (self.env_steps - steps_before) / elapsed,
@@ -130,6 +130,7 @@ class A3CDriver:
             "parameter_server": ray.get(self.ps.state_dict.remote()),
             "env_steps": self.env_steps,
             "restarts": self.restarts,
+            "results_received": self.results_received,
             "episodes": [tuple(e) for e in self.window.episodes],
             "episodes_total": self.window.total,
         }
@@ -138,6 +139,7 @@ class A3CDriver:
         ray.get(self.ps.load_state_dict.remote(state["parameter_server"]))
         self.env_steps = int(state["env_steps"])
         self.restarts = int(state["restarts"])
+        self.results_received = int(state["results_received"])
         self.window = EpisodeWindow(100)
         self.window.extend([EpisodeStats(*e) for e in state["episodes"]])
         self.window.total = int(state["episodes_total"])

@@ -34,8 +34,9 @@ class ParameterServer:
         self.dropped_stale = 0
 
     def get_weights(self) -> tuple[int, dict[str, np.ndarray]]:
-        """(version, CPU numpy weights), one object for the object store."""
-        return self.version, {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+        """(version, CPU numpy weights): a snapshot, one object for the object store."""
+        state = self.net.state_dict()
+        return self.version, {k: v.detach().cpu().clone().numpy() for k, v in state.items()}
 
     def apply_gradients(self, grads: list[np.ndarray], version: int) -> bool:
         """Applies gradients (one array per parameter, in `parameters()` order) computed on
