@@ -28,7 +28,7 @@ def test_shipped_experiment_files_validate(path):
     [
         ({"algoritm": "PPO"}, [], r"unknown key algoritm; allowed keys: name, algorithm"),
         ({}, ["training.lrr=1"], r"'lrr' is not in training; allowed: lr, gamma"),
-        ({}, ["algorithm=A3C"], r"algorithm='A3C' is not allowed; allowed: 'PPO' \| 'APPO'"),
+        ({}, ["algorithm=A2C"], r"algorithm='A2C' is not allowed; allowed: 'PPO' \| 'APPO'"),
         ({"env": {"name": "chess"}}, [], r"unknown env 'chess'; registered envs: grid_world"),
         ({"env": {"config": {"size": 3}}}, [], r"unknown key env.config.size; allowed keys"),
         ({}, ["training.lr=fast"], r"training.lr='fast' has the wrong type; expected float"),
