@@ -36,6 +36,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/env_throughput.py
 	$(BIN)/python benchmarks/learn_grid_world.py
+	$(BIN)/python benchmarks/learn_a3c.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info

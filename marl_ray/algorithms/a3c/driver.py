@@ -72,9 +72,7 @@ class A3CDriver:
 
     def train(self, num_updates: int) -> dict[str, Any]:
         """Handles `num_updates` gradient results; returns this stretch's figures."""
-        start, steps_before, handled, stale_before = time.time(), self.env_steps, 0, None
-        if self.metrics:
-            stale_before = ray.get(self.ps.counters.remote())["dropped_stale"]
+        start, steps_before, handled = time.time(), self.env_steps, 0
         while handled < num_updates:
             ready, _ = ray.wait(list(self.in_flight), num_returns=1)
             i, grads_ref = self.in_flight.pop(ready[0])
@@ -98,7 +96,7 @@ class A3CDriver:
             **counters,
         }
         if self.metrics:
-            self._export(figures, counters["dropped_stale"] - stale_before)
+            self._export(figures)
         return figures
 
     def _record(self, env_steps: int, episodes: list[EpisodeStats]) -> None:
@@ -112,13 +110,15 @@ class A3CDriver:
                     episode.episode_return
                 )
 
-    def _export(self, figures: dict[str, Any], newly_stale: int) -> None:
+    def _export(self, figures: dict[str, Any]) -> None:
         m = self.metrics
         m.gauge("env_steps_per_s", "Env steps per second").set(figures["env_steps_per_s"])
         m.gauge("update_rate", "Gradient updates per second").set(figures["updates_per_s"])
         m.gauge("weights_version", "Parameter server version").set(figures["version"])
-        if newly_stale:
-            m.counter("dropped_stale_gradients", "Gradients dropped as stale").inc(newly_stale)
+        m.gauge("gradients_applied", "Gradients applied by the server").set(figures["applied"])
+        m.gauge("dropped_stale_gradients", "Gradients dropped as stale").set(
+            figures["dropped_stale"]
+        )
 
     # ---- state ------------------------------------------------------------------------
 
