@@ -70,8 +70,10 @@ class A3CDriver:
 
     # ---- training ---------------------------------------------------------------------
 
-    def train(self, num_updates: int) -> dict[str, Any]:
-        """Handles `num_updates` gradient results; returns this stretch's figures."""
+    def train(self, num_updates: int | None = None) -> dict[str, Any]:
+        """Handles `num_updates` gradient results (default: the config's per-iteration count);
+        returns this stretch's figures."""
+        num_updates = num_updates or self.config.updates_per_iteration
         start, steps_before, handled = time.time(), self.env_steps, 0
         while handled < num_updates:
             ready, _ = ray.wait(list(self.in_flight), num_returns=1)
@@ -93,7 +95,10 @@ class A3CDriver:
         figures = {
             "env_steps_per_s": (self.env_steps - steps_before) / elapsed,
             "updates_per_s": handled / elapsed,
-            **counters,
+            "gradients_applied": counters["applied"],
+            "dropped_stale_gradients": counters["dropped_stale"],
+            "weights_version": counters["version"],
+            **{f"{k}_loss": v for k, v in self.last_losses.items()},
         }
         if self.metrics:
             self._export(figures)
@@ -114,11 +119,8 @@ class A3CDriver:
         m = self.metrics
         m.gauge("env_steps_per_s", "Env steps per second").set(figures["env_steps_per_s"])
         m.gauge("update_rate", "Gradient updates per second").set(figures["updates_per_s"])
-        m.gauge("weights_version", "Parameter server version").set(figures["version"])
-        m.gauge("gradients_applied", "Gradients applied by the server").set(figures["applied"])
-        m.gauge("dropped_stale_gradients", "Gradients dropped as stale").set(
-            figures["dropped_stale"]
-        )
+        for key in ("weights_version", "gradients_applied", "dropped_stale_gradients"):
+            m.gauge(key, key.replace("_", " ")).set(figures[key])
 
     # ---- state ------------------------------------------------------------------------
 

@@ -1,0 +1,103 @@
+"""Tune `Trainable` shared by marl_ray's own algorithms.
+
+A subclass names its algorithm and says how to build its config, its placement-group bundles
+and its driver. The driver (the Ray-side training loop) offers `train()`, `env_steps`,
+`window` (recent episodes), `restarts`, `state_dict()`, `load_state_dict()` and `stop()`.
+Results use RLlib's keys, so stop criteria, metrics and plots work alike for every algorithm.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from ray import tune
+
+from marl_ray.algorithms.checkpoint import load_state, save_state
+from marl_ray.config import ExperimentConfig
+from marl_ray.metrics import AlgorithmMetrics
+from marl_ray.param_space import experiment_from_param_space
+
+HEAD_CPUS = 0.5  # the trial process itself only waits on results
+
+
+class DistributedTrainable(tune.Trainable, abc.ABC):
+    algorithm: ClassVar[str]
+
+    # ---- what a subclass provides -------------------------------------------------------
+
+    @classmethod
+    @abc.abstractmethod
+    def build_config(cls, exp: ExperimentConfig, learner_gpus: int) -> Any:
+        """The algorithm's typed config from the experiment."""
+
+    @classmethod
+    @abc.abstractmethod
+    def bundles(cls, config: Any) -> list[dict[str, float]]:
+        """Resource bundles after the trial's own head bundle."""
+
+    @abc.abstractmethod
+    def make_driver(self, config: Any, name_prefix: str, metrics: AlgorithmMetrics):
+        """Starts the algorithm's actors; returns its driver."""
+
+    # ---- Tune hooks -------------------------------------------------------------------
+
+    @classmethod
+    def default_resource_request(cls, config: dict[str, Any]) -> tune.PlacementGroupFactory:
+        exp, gpus = experiment_from_param_space(config)
+        bundles = [{"CPU": HEAD_CPUS}, *cls.bundles(cls.build_config(exp, gpus))]
+        return tune.PlacementGroupFactory(bundles, strategy="PACK")
+
+    def setup(self, config: dict[str, Any]) -> None:
+        self.experiment, gpus = experiment_from_param_space(config)
+        self.algo_config = self.build_config(self.experiment, gpus)
+        trial = self.trial_id or f"local-{id(self):x}"
+        name = self.algorithm.lower()
+        metrics = AlgorithmMetrics(name, self.experiment.name, trial)
+        self.driver = self.make_driver(self.algo_config, f"{name}/{trial}", metrics)
+
+    def step(self) -> dict[str, Any]:
+        figures = self.driver.train()
+        window = self.driver.window
+        return {
+            "num_env_steps_sampled_lifetime": self.driver.env_steps,
+            "env_runners": {**window.means(), "num_episodes_lifetime": window.total},
+            "learners": {k: v for k, v in figures.items() if k != "env_steps_per_s"},
+            "env_steps_per_s": figures["env_steps_per_s"],
+            "worker_restarts": self.driver.restarts,
+        }
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        state = self.driver.state_dict()
+        state["algorithm"] = self.algorithm
+        state["torch_rng"] = torch.get_rng_state()
+        state["numpy_rng"] = _numpy_rng_state()
+        save_state(checkpoint_dir, state)
+
+    def load_checkpoint(self, checkpoint: str | dict | None) -> None:
+        state = load_state(checkpoint)
+        if state.get("algorithm") != self.algorithm:
+            raise ValueError(f"{checkpoint} holds a {state.get('algorithm')} checkpoint")
+        self.driver.load_state_dict(state)
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(_numpy_rng_tuple(state["numpy_rng"]))
+
+    def cleanup(self) -> None:
+        self.driver.stop()
+
+
+def _numpy_rng_state() -> dict[str, Any]:
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "keys": torch.as_tensor(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached": float(cached),
+    }
+
+
+def _numpy_rng_tuple(state: dict[str, Any]):
+    keys = state["keys"].numpy().astype(np.uint32)
+    return ("MT19937", keys, state["pos"], state["has_gauss"], state["cached"])
