@@ -75,14 +75,13 @@ def load_checkpoint(path: str | Path) -> tuple[ExperimentConfig, dict[str, Logit
 
 def _own_policies(exp: ExperimentConfig, ckpt: Path) -> dict[str, LogitsFn]:
     """marl_ray's own algorithms train one network shared by every agent."""
-    from marl_ray.algorithms.a3c.config import a3c_config
     from marl_ray.algorithms.core.rollout import build_policy_network
+    from marl_ray.trainables import trainable_class
 
     state = load_state(ckpt)
-    net = build_policy_network(
-        envs.make_batched(exp.env.name, 1, exp.env.config), a3c_config(exp).network
-    )
-    net.load_state_dict(state["parameter_server"]["weights"])
+    network = trainable_class(exp.algorithm).build_config(exp, 0).network
+    net = build_policy_network(envs.make_batched(exp.env.name, 1, exp.env.config), network)
+    net.load_state_dict(state["policy_weights"])
     net.eval()
     return {SHARED_POLICY: lambda obs: net(obs)[0]}
 

@@ -119,10 +119,8 @@ def check_algorithm_config(exp: ExperimentConfig, learner_gpus: int) -> None:
     """Builds the algorithm's own config once on the driver, so its errors come first."""
     if exp.algorithm in RLLIB_ALGORITHMS:
         build_algorithm_config(exp, learner_gpus)
-    elif exp.algorithm == "A3C":
-        from marl_ray.algorithms.a3c.config import a3c_config
-
-        a3c_config(exp, learner_gpus)
+    else:
+        trainable_class(exp.algorithm).build_config(exp, learner_gpus)
 
 
 def _storage_path(path: str) -> str:

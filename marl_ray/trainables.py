@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 RLLIB_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
-OWN_ALGORITHMS = ("A3C",)
+OWN_ALGORITHMS = ("A3C", "MARL_IMPALA")
 ALGORITHMS = RLLIB_ALGORITHMS + OWN_ALGORITHMS
 
 
@@ -16,4 +16,8 @@ def trainable_class(algorithm: str) -> type:
         from marl_ray.algorithms.a3c.trainable import A3CTrainable
 
         return A3CTrainable
+    if algorithm == "MARL_IMPALA":
+        from marl_ray.algorithms.impala.trainable import ImpalaTrainable
+
+        return ImpalaTrainable
     raise KeyError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")

@@ -2,7 +2,8 @@
 
 A subclass names its algorithm and says how to build its config, its placement-group bundles
 and its driver. The driver (the Ray-side training loop) offers `train()`, `env_steps`,
-`window` (recent episodes), `restarts`, `state_dict()`, `load_state_dict()` and `stop()`.
+`window` (recent episodes), `restarts`, `state_dict()`, `load_state_dict()`,
+`policy_weights(state)` (the acting network's weights in that state) and `stop()`.
 Results use RLlib's keys, so stop criteria, metrics and plots work alike for every algorithm.
 """
 
@@ -72,6 +73,7 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         state = self.driver.state_dict()
         state["algorithm"] = self.algorithm
+        state["policy_weights"] = self.driver.policy_weights(state)
         state["torch_rng"] = torch.get_rng_state()
         state["numpy_rng"] = _numpy_rng_state()
         save_state(checkpoint_dir, state)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from envs.schema import check, from_mapping
+from marl_ray.algorithms.core.experiment import shared_settings, worker_resources
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.config import ExperimentConfig
 
@@ -53,41 +54,18 @@ class A3CExtra:
 
 
 def a3c_config(exp: ExperimentConfig, learner_gpus: int = 0) -> A3CConfig:
-    t, r = exp.training, exp.resources
-    extra = from_mapping(A3CExtra, t.extra, where="training.extra")
-    unsupported = [
-        name
-        for name in ("train_batch_size", "minibatch_size", "num_epochs", "gae_lambda", "clip_param")
-        if getattr(t, name) is not None
-    ]
-    check(
-        not unsupported,
-        f"A3C does not use training.{', training.'.join(unsupported)}; its keys are lr, gamma, "
-        "entropy_coeff, vf_loss_coeff, grad_clip and training.extra.{rollout_length, "
-        "optimizer, max_staleness, updates_per_iteration, encoder, conv_channels}",
-    )
-    defaults = A3CConfig(env=exp.env.name, env_config={})
+    extra = from_mapping(A3CExtra, exp.training.extra, where="training.extra")
+    keys = ", ".join(f.name for f in fields(A3CExtra))
+    shared = shared_settings(exp, "A3C", A3CConfig(env="", env_config={}), extra, keys)
+    workers, envs_per_worker, cpus = worker_resources(exp)
     return A3CConfig(
-        env=exp.env.name,
-        env_config=dict(exp.env.config),
-        num_workers=r.num_env_runners,
-        num_envs_per_worker=r.num_envs_per_env_runner,
-        num_cpus_per_worker=r.num_cpus_per_env_runner,
+        num_workers=workers,
+        num_envs_per_worker=envs_per_worker,
+        num_cpus_per_worker=cpus,
         rollout_length=extra.rollout_length,
-        gamma=defaults.gamma if t.gamma is None else t.gamma,
-        lr=defaults.lr if t.lr is None else t.lr,
         optimizer=extra.optimizer,
-        value_coef=defaults.value_coef if t.vf_loss_coeff is None else t.vf_loss_coeff,
-        entropy_coef=defaults.entropy_coef if t.entropy_coeff is None else t.entropy_coeff,
-        grad_clip=defaults.grad_clip if t.grad_clip is None else t.grad_clip,
         max_staleness=extra.max_staleness,
         updates_per_iteration=extra.updates_per_iteration,
         learner_gpus=learner_gpus,
-        network=NetworkConfig(
-            encoder=extra.encoder,
-            hidden_sizes=list(exp.model.hidden_sizes),
-            activation="tanh" if exp.model.activation == "linear" else exp.model.activation,
-            conv_channels=list(extra.conv_channels),
-        ),
-        seed=exp.seed or 0,
+        **shared,
     )

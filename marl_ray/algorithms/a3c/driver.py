@@ -137,6 +137,10 @@ class A3CDriver:
             "episodes_total": self.window.total,
         }
 
+    @staticmethod
+    def policy_weights(state: dict[str, Any]) -> dict[str, Any]:
+        return state["parameter_server"]["weights"]
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         ray.get(self.ps.load_state_dict.remote(state["parameter_server"]))
         self.env_steps = int(state["env_steps"])

@@ -1,0 +1,183 @@
+"""The IMPALA loop on Ray.
+
+Each actor has one rollout in flight, always on the newest published weights. Finished
+trajectories wait in a bounded queue (by object reference: the driver never holds them);
+when it is full, actors whose rollout finished stay idle until the learner takes a batch,
+so actors never run unboundedly ahead of the learner. The learner gets `batch_trajectories`
+trajectories per update, one update in flight at a time, and its weights are published every
+`broadcast_interval` updates. Policy lag = learner version - behaviour version.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import ray
+
+from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.impala.actors import ImpalaActor, ImpalaLearnerActor
+from marl_ray.algorithms.impala.config import ImpalaConfig
+from marl_ray.metrics import AlgorithmMetrics
+
+logger = logging.getLogger(__name__)
+
+LEARNER_CPUS = 0.5
+
+
+class ImpalaDriver:
+    def __init__(self, config: ImpalaConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+        self.config = config
+        self.prefix = name_prefix
+        self.metrics = metrics
+        self.learner = ImpalaLearnerActor.options(
+            name=f"{name_prefix}/learner", num_cpus=LEARNER_CPUS, num_gpus=config.learner_gpus
+        ).remote(config)
+        self.actors: list[Any] = [None] * config.num_actors
+        self.restarts = 0
+        self.env_steps = 0
+        self.trajectories = 0
+        self.window = EpisodeWindow(100)
+        self.queue: deque[tuple[Any, int]] = deque()  # (trajectory ref, behaviour version)
+        self.max_queue_seen = 0
+        self.in_flight: dict[Any, tuple[int, Any]] = {}  # info ref -> (actor, trajectory ref)
+        self.idle: list[int] = []
+        self.update_ref = None
+        self.updates = 0
+        self.weights = self.learner.get_weights.remote()
+        for i in range(config.num_actors):
+            self._start_actor(i)
+            self._launch(i)
+
+    def _start_actor(self, i: int) -> None:
+        seed_index = i + self.config.num_actors * self.restarts
+        suffix = f"-r{self.restarts}" if self.actors[i] is not None else ""
+        self.actors[i] = ImpalaActor.options(
+            name=f"{self.prefix}/actor-{i}{suffix}", num_cpus=self.config.num_cpus_per_actor
+        ).remote(self.config, seed_index)
+
+    def _launch(self, i: int) -> None:
+        trajectory_ref, info_ref = self.actors[i].rollout.remote(self.weights)
+        self.in_flight[info_ref] = (i, trajectory_ref)
+
+    def train(self, num_updates: int | None = None) -> dict[str, Any]:
+        num_updates = num_updates or self.config.updates_per_iteration
+        start, steps_before, done = time.time(), self.env_steps, 0
+        stats: list[dict[str, float]] = []
+        while done < num_updates:
+            waiting = list(self.in_flight) + ([self.update_ref] if self.update_ref else [])
+            ready, _ = ray.wait(waiting, num_returns=1)
+            ref = ready[0]
+            if ref is self.update_ref:
+                stats.append(ray.get(ref))
+                self.update_ref = None
+                done += 1
+                self.updates += 1
+                if self.updates % self.config.broadcast_interval == 0:
+                    self.weights = self.learner.get_weights.remote()
+            else:
+                self._collect(ref)
+            self._start_update()
+        elapsed = time.time() - start
+        figures = {
+            "env_steps_per_s": (self.env_steps - steps_before) / elapsed,
+            "learner_updates_per_s": done / elapsed,
+            "learner_updates": self.updates,
+            "queue_depth": len(self.queue),
+            "max_queue_depth": self.max_queue_seen,
+            **{k: float(np.mean([s[k] for s in stats])) for k in stats[0]},
+        }
+        if self.metrics:
+            self._export(figures)
+        return figures
+
+    def _collect(self, info_ref) -> None:
+        i, trajectory_ref = self.in_flight.pop(info_ref)
+        try:
+            info = ray.get(info_ref)
+        except ray.exceptions.RayActorError as exc:
+            self.restarts += 1
+            logger.warning("IMPALA actor %d died (%s); starting a replacement", i, exc)
+            self._start_actor(i)
+            self._launch(i)
+            return
+        self.queue.append((trajectory_ref, info.behaviour_version))
+        self.max_queue_seen = max(self.max_queue_seen, len(self.queue))
+        self._record(info.env_steps, info.episodes)
+        if len(self.queue) < self.config.queue_size:
+            self._launch(i)
+        else:
+            self.idle.append(i)  # backpressure: wait for the learner to take a batch
+
+    def _start_update(self) -> None:
+        if self.update_ref is not None or len(self.queue) < self.config.batch_trajectories:
+            return
+        batch = [self.queue.popleft() for _ in range(self.config.batch_trajectories)]
+        versions = [v for _, v in batch]
+        self.update_ref = self.learner.update.remote(versions, *[ref for ref, _ in batch])
+        while self.idle and len(self.queue) + len(self.in_flight) < self.config.queue_size:
+            self._launch(self.idle.pop())
+
+    def _record(self, env_steps: int, episodes: list[EpisodeStats]) -> None:
+        self.env_steps += env_steps
+        self.trajectories += 1
+        self.window.extend(episodes)
+        if self.metrics:
+            self.metrics.counter("env_steps", "Env steps sampled").inc(env_steps)
+            for episode in episodes:
+                self.metrics.gauge("episode_return", "Return of a finished episode").set(
+                    episode.episode_return
+                )
+
+    def _export(self, figures: dict[str, Any]) -> None:
+        for key in ("env_steps_per_s", "learner_updates_per_s", "queue_depth", "policy_lag"):
+            self.metrics.gauge(key, key.replace("_", " ")).set(figures[key])
+
+    # ---- run-time hyperparameters and state ----------------------------------------------
+
+    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
+        ray.get(self.learner.set_hyperparameters.remote(lr, entropy_coef))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "learner": ray.get(self.learner.state_dict.remote()),
+            "env_steps": self.env_steps,
+            "trajectories": self.trajectories,
+            "updates": self.updates,
+            "restarts": self.restarts,
+            "episodes": [tuple(e) for e in self.window.episodes],
+            "episodes_total": self.window.total,
+        }
+
+    @staticmethod
+    def policy_weights(state: dict[str, Any]) -> dict[str, Any]:
+        return state["learner"]["weights"]
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        ray.get(self.learner.load_state_dict.remote(state["learner"]))
+        self.env_steps = int(state["env_steps"])
+        self.trajectories = int(state["trajectories"])
+        self.updates = int(state["updates"])
+        self.restarts = int(state["restarts"])
+        self.window = EpisodeWindow(100)
+        self.window.extend([EpisodeStats(*e) for e in state["episodes"]])
+        self.window.total = int(state["episodes_total"])
+        # Work begun on the old weights is discarded; actors restart on the restored ones.
+        if self.update_ref is not None:
+            ray.wait([self.update_ref])
+            self.update_ref = None
+        self.queue.clear()
+        ray.wait(list(self.in_flight), num_returns=len(self.in_flight))
+        restart = [i for i, _ in self.in_flight.values()] + self.idle
+        self.in_flight.clear()
+        self.idle = []
+        self.weights = self.learner.get_weights.remote()
+        for i in restart:
+            self._launch(i)
+
+    def stop(self) -> None:
+        for actor in [*self.actors, self.learner]:
+            ray.kill(actor)
