@@ -50,7 +50,8 @@ class ImpalaDriver:
         self.weights = self.learner.get_weights.remote()
         for i in range(config.num_actors):
             self._start_actor(i)
-            self._launch(i)
+            self.idle.append(i)
+        self._launch_idle()
 
     def _start_actor(self, i: int) -> None:
         seed_index = i + self.config.num_actors * self.restarts
@@ -102,15 +103,14 @@ class ImpalaDriver:
             self.restarts += 1
             logger.warning("IMPALA actor %d died (%s); starting a replacement", i, exc)
             self._start_actor(i)
-            self._launch(i)
+            self.idle.append(i)
+            self._launch_idle()
             return
         self.queue.append((trajectory_ref, info.behaviour_version))
         self.max_queue_seen = max(self.max_queue_seen, len(self.queue))
         self._record(info.env_steps, info.episodes)
-        if len(self.queue) < self.config.queue_size:
-            self._launch(i)
-        else:
-            self.idle.append(i)  # backpressure: wait for the learner to take a batch
+        self.idle.append(i)
+        self._launch_idle()
 
     def _start_update(self) -> None:
         if self.update_ref is not None or len(self.queue) < self.config.batch_trajectories:
@@ -118,8 +118,13 @@ class ImpalaDriver:
         batch = [self.queue.popleft() for _ in range(self.config.batch_trajectories)]
         versions = [v for _, v in batch]
         self.update_ref = self.learner.update.remote(versions, *[ref for ref, _ in batch])
+        self._launch_idle()
+
+    def _launch_idle(self) -> None:
+        """Backpressure: a rollout starts only if the queue has room for its trajectory once
+        every rollout already running has landed."""
         while self.idle and len(self.queue) + len(self.in_flight) < self.config.queue_size:
-            self._launch(self.idle.pop())
+            self._launch(self.idle.pop(0))
 
     def _record(self, env_steps: int, episodes: list[EpisodeStats]) -> None:
         self.env_steps += env_steps
@@ -171,12 +176,10 @@ class ImpalaDriver:
             self.update_ref = None
         self.queue.clear()
         ray.wait(list(self.in_flight), num_returns=len(self.in_flight))
-        restart = [i for i, _ in self.in_flight.values()] + self.idle
+        self.idle += [i for i, _ in self.in_flight.values()]
         self.in_flight.clear()
-        self.idle = []
         self.weights = self.learner.get_weights.remote()
-        for i in restart:
-            self._launch(i)
+        self._launch_idle()
 
     def stop(self) -> None:
         for actor in [*self.actors, self.learner]:

@@ -36,7 +36,7 @@ class ImpalaLearner:
     def update(self, rollouts: list[Rollout], behaviour_versions: list[int]) -> dict[str, float]:
         """One optimiser step on the trajectories; returns losses and the policy lag."""
         batch = Rollout(*(x.to(self.device) for x in concat_rollouts(rollouts)))
-        losses, stats = self.loss(batch)
+        losses, stats, _ = self.loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
@@ -50,7 +50,9 @@ class ImpalaLearner:
             "policy_lag": lag,
         }
 
-    def loss(self, batch: Rollout):
+    def loss(self, batch: Rollout, targets=None):
+        """(loss terms, stats, V-trace targets) on `batch`; pass `targets` to hold them
+        fixed (the learner itself always recomputes them)."""
         cfg = self.config
         T, B = batch.rewards.shape
         params, values = self.net(batch.obs.reshape(T * B, *batch.obs.shape[2:]))
@@ -67,7 +69,7 @@ class ImpalaLearner:
             truncation_values = torch.zeros(T, B, device=self.device)
             if cut.any():
                 truncation_values[cut] = self.net.value(batch.final_obs[cut])
-            targets = vtrace(
+            targets = targets or vtrace(
                 behaviour_log_probs,
                 target_log_probs.detach(),
                 batch.rewards,
@@ -90,7 +92,7 @@ class ImpalaLearner:
             entropy_coef=self.entropy_coef,
         )
         ratio = (target_log_probs.detach() - behaviour_log_probs).exp()
-        return losses, {"mean_rho": float(ratio.mean())}
+        return losses, {"mean_rho": float(ratio.mean())}, targets
 
     def get_weights(self) -> tuple[int, dict[str, np.ndarray]]:
         state = self.net.state_dict()
