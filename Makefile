@@ -37,6 +37,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/env_throughput.py
 	$(BIN)/python benchmarks/learn_grid_world.py
 	$(BIN)/python benchmarks/learn_a3c.py
+	$(BIN)/python benchmarks/impala_throughput.py
+	$(BIN)/python benchmarks/learn_impala.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info
