@@ -3,7 +3,8 @@
 In one run, on the same local Ray (2 CPUs), each trains for the same wall time (60 s by
 default) from its experiment file: ours from tune_configs/impala_grid_world.yaml, RLlib's
 with the same env, network, learning rate and env copies per runner (one env runner, the
-learner in the trial process: the same 2 CPUs). Env steps per second = env steps sampled / training time.
+learner in the trial process: the same 2 CPUs).
+Env steps per second = env steps sampled / training time.
 Prints one JSON line last: {"ours_env_steps_per_s", "rllib_env_steps_per_s", "ratio",
 "ours_success_rate", "rllib_success_rate"} (success rates: 100-episode training means).
 """

@@ -185,8 +185,8 @@ class ExperimentConfig:
     """One experiment: what to train, on what, with which resources, until when."""
 
     name: str = "experiment"
-    algorithm: Literal["PPO", "APPO", "IMPALA", "DQN", "SAC", "A3C", "MARL_IMPALA"] = "PPO"
-    """RLlib's PPO, APPO, IMPALA, DQN, SAC, or marl_ray's own A3C and MARL_IMPALA."""
+    algorithm: Literal["PPO", "APPO", "IMPALA", "DQN", "SAC", "A3C", "MARL_IMPALA", "ES"] = "PPO"
+    """RLlib's PPO, APPO, IMPALA, DQN, SAC, or marl_ray's own A3C, MARL_IMPALA and ES."""
     env: EnvSection = field(default_factory=EnvSection)
     multi_agent: MultiAgentSection = field(default_factory=MultiAgentSection)
     model: ModelSection = field(default_factory=ModelSection)

@@ -83,6 +83,9 @@ def _own_policies(exp: ExperimentConfig, ckpt: Path) -> dict[str, LogitsFn]:
     net = build_policy_network(envs.make_batched(exp.env.name, 1, exp.env.config), network)
     net.load_state_dict(state["policy_weights"])
     net.eval()
+    if "obs_mean" in state:  # ES normalises observations with its running statistics
+        mean, std = (torch.tensor(state[k], dtype=torch.float32) for k in ("obs_mean", "obs_std"))
+        return {SHARED_POLICY: lambda obs: net((obs - mean) / std)[0]}
     return {SHARED_POLICY: lambda obs: net(obs)[0]}
 
 

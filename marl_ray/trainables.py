@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 RLLIB_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
-OWN_ALGORITHMS = ("A3C", "MARL_IMPALA")
+OWN_ALGORITHMS = ("A3C", "MARL_IMPALA", "ES")
 ALGORITHMS = RLLIB_ALGORITHMS + OWN_ALGORITHMS
 
 
@@ -20,4 +20,8 @@ def trainable_class(algorithm: str) -> type:
         from marl_ray.algorithms.impala.trainable import ImpalaTrainable
 
         return ImpalaTrainable
+    if algorithm == "ES":
+        from marl_ray.algorithms.es.trainable import ESTrainable
+
+        return ESTrainable
     raise KeyError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")

@@ -1,0 +1,1 @@
+"""OpenAI-style evolution strategies: workers exchange noise indices and scalars only."""

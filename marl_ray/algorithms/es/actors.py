@@ -1,0 +1,26 @@
+"""Ray actor: a thin wrapper hosting an ES worker."""
+
+from __future__ import annotations
+
+import ray
+
+from marl_ray.algorithms.es.worker import ESWorker
+
+
+@ray.remote
+class ESWorkerActor:
+    def __init__(self, config, noise, state, seed):
+        # `noise` arrives from the object store as a read-only, zero-copy numpy view.
+        self.worker = ESWorker(config, noise, state, seed)
+
+    def evaluate(self, indices):
+        return self.worker.evaluate(indices)
+
+    def apply(self, update) -> None:
+        self.worker.apply(update)
+
+    def evaluate_current(self, episodes: int):
+        return self.worker.evaluate_current(episodes)
+
+    def theta_checksum(self) -> float:
+        return self.worker.theta_checksum()

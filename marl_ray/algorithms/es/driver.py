@@ -1,0 +1,182 @@
+"""The ES generation loop on Ray.
+
+Per generation the driver draws noise indices for `population / 2` mirrored pairs, splits
+them among the workers, and collects (index, R+, R-) scalars. Centred-rank weights and merged
+observation statistics form the `Update`, which the driver and every worker apply to their
+own copy of theta. A worker lost mid-generation is replaced (from the driver's state) and its
+indices are dispatched again. `bytes_per_generation` counts the pickled messages exchanged
+after start-up: it grows with the population, not with the number of parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from typing import Any
+
+import numpy as np
+import ray
+
+from marl_ray.algorithms.core.es_math import NoiseTable, pair_weights
+from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.es.actors import ESWorkerActor
+from marl_ray.algorithms.es.config import ESConfig
+from marl_ray.algorithms.es.model import ESModel, ObsStats, Update
+from marl_ray.metrics import AlgorithmMetrics
+
+logger = logging.getLogger(__name__)
+
+
+def _size(message: Any) -> int:
+    return len(pickle.dumps(message, protocol=5))
+
+
+class ESDriver:
+    def __init__(self, config: ESConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+        self.config = config
+        self.prefix = name_prefix
+        self.metrics = metrics
+        noise = NoiseTable.create(config.noise_table_size, config.seed)
+        self.noise_ref = ray.put(noise)  # once; workers read it zero-copy
+        self.model = ESModel(config, noise)
+        self.rng = np.random.default_rng(config.seed)
+        self.workers: list[Any] = [None] * config.num_workers
+        self.restarts = 0
+        self.generations = 0
+        self.env_steps = 0
+        self.evaluations = 0
+        self.window = EpisodeWindow(100)
+        self._spawned = 0
+        for i in range(config.num_workers):
+            self._start_worker(i)
+
+    def _start_worker(self, i: int) -> None:
+        seed = self.config.seed * 10_007 + self._spawned
+        suffix = f"-r{self._spawned}" if self.workers[i] is not None else ""
+        self._spawned += 1
+        self.workers[i] = ESWorkerActor.options(
+            name=f"{self.prefix}/worker-{i}{suffix}", num_cpus=self.config.num_cpus_per_worker
+        ).remote(self.config, self.noise_ref, self.model.state_dict(), seed)
+
+    def _replace(self, i: int, error: Exception) -> None:
+        self.restarts += 1
+        logger.warning("ES worker %d died (%s); starting a replacement", i, error)
+        self._start_worker(i)
+        if self.metrics:
+            self.metrics.counter("worker_restarts", "Workers replaced after dying").inc(1)
+
+    def train(self, generations: int | None = None) -> dict[str, Any]:
+        generations = generations or self.config.generations_per_iteration
+        start, steps_before, evals_before = time.time(), self.env_steps, self.evaluations
+        figures: dict[str, Any] = {}
+        for _ in range(generations):
+            figures = self.generation()
+        elapsed = time.time() - start
+        figures["env_steps_per_s"] = (self.env_steps - steps_before) / elapsed
+        figures["evaluations_per_s"] = (self.evaluations - evals_before) / elapsed
+        if self.metrics:
+            for key in ("fitness_mean", "fitness_max", "evaluations_per_s", "bytes_per_generation"):
+                self.metrics.gauge(key, key.replace("_", " ")).set(figures[key])
+            self.metrics.counter("env_steps", "Env steps sampled").inc(
+                self.env_steps - steps_before
+            )
+        return figures
+
+    def generation(self) -> dict[str, Any]:
+        cfg = self.config
+        indices = self.model.noise.sample_indices(self.rng, self.model.dim, cfg.pairs)
+        chunks = [c for c in np.array_split(indices, cfg.num_workers) if len(c)]
+        pending = {self.workers[i].evaluate.remote(c): (i, c) for i, c in enumerate(chunks)}
+        sent = sum(_size(c) for c in chunks)
+        received = 0
+        results = []
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            i, chunk = pending.pop(ready[0])
+            try:
+                result = ray.get(ready[0])
+            except ray.exceptions.RayActorError as exc:
+                self._replace(i, exc)
+                pending[self.workers[i].evaluate.remote(chunk)] = (i, chunk)
+                sent += _size(chunk)
+                continue
+            received += _size(result)
+            results.append(result)
+        order = np.concatenate([r.indices for r in results])
+        pos = np.concatenate([r.returns_pos for r in results])
+        neg = np.concatenate([r.returns_neg for r in results])
+        obs = ObsStats(
+            sum(r.obs.count for r in results),
+            sum(r.obs.total for r in results),
+            sum(r.obs.total_sq for r in results),
+        )
+        update = Update(order, pair_weights(pos, neg).astype(np.float32), obs)
+        self.model.apply(update)
+        for worker in self.workers:
+            worker.apply.remote(update)
+        sent += _size(update) * len(self.workers)
+        self.generations += 1
+        self.evaluations += 2 * len(order)
+        self.env_steps += sum(r.steps for r in results)
+        self._evaluate_current()
+        fitness = np.concatenate([pos, neg])
+        return {
+            "generations": self.generations,
+            "fitness_mean": float(fitness.mean()),
+            "fitness_max": float(fitness.max()),
+            "bytes_per_generation": sent + received,
+            "parameters": self.model.dim,
+        }
+
+    def _evaluate_current(self) -> None:
+        while True:
+            try:
+                episodes = ray.get(
+                    self.workers[0].evaluate_current.remote(self.config.eval_episodes)
+                )
+                break
+            except ray.exceptions.RayActorError as exc:
+                self._replace(0, exc)
+        self.env_steps += sum(e.steps for e in episodes)
+        self.window.extend([EpisodeStats(e.total_return, e.steps, e.success) for e in episodes])
+
+    # ---- state ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "obs_mean": self.model.obs_mean.tolist(),
+            "obs_std": self.model.obs_std.tolist(),
+            "weights": self.model.policy_weights(),
+            "rng": self.rng.bit_generator.state,
+            "generations": self.generations,
+            "env_steps": self.env_steps,
+            "evaluations": self.evaluations,
+            "restarts": self.restarts,
+            "episodes": [tuple(e) for e in self.window.episodes],
+            "episodes_total": self.window.total,
+        }
+
+    @staticmethod
+    def policy_weights(state: dict[str, Any]) -> dict[str, Any]:
+        return state["weights"]
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.rng.bit_generator.state = state["rng"]
+        self.generations = int(state["generations"])
+        self.env_steps = int(state["env_steps"])
+        self.evaluations = int(state["evaluations"])
+        self.restarts = int(state["restarts"])
+        self.window = EpisodeWindow(100)
+        self.window.extend([EpisodeStats(*e) for e in state["episodes"]])
+        self.window.total = int(state["episodes_total"])
+        for worker in self.workers:  # restart every worker from the restored state
+            ray.kill(worker)
+        for i in range(self.config.num_workers):
+            self._start_worker(i)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            ray.kill(worker)
