@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/learn_a3c.py
 	$(BIN)/python benchmarks/impala_throughput.py
 	$(BIN)/python benchmarks/learn_impala.py
+	$(BIN)/python benchmarks/learn_es.py
+	$(BIN)/python benchmarks/es_scaling.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info

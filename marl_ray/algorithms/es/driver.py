@@ -1,7 +1,8 @@
 """The ES generation loop on Ray.
 
-Per generation the driver draws noise indices for `population / 2` mirrored pairs, splits
-them among the workers, and collects (index, R+, R-) scalars. Centred-rank weights and merged
+Per generation the driver draws noise indices for `population / 2` mirrored pairs, hands
+them out in chunks (about two per worker) as workers become free, and collects
+(index, R+, R-) scalars. Centred-rank weights and merged
 observation statistics form the `Update`, which the driver and every worker apply to their
 own copy of theta. A worker lost mid-generation is replaced (from the driver's state) and its
 indices are dispatched again. `bytes_per_generation` counts the pickled messages exchanged
@@ -86,11 +87,21 @@ class ESDriver:
     def generation(self) -> dict[str, Any]:
         cfg = self.config
         indices = self.model.noise.sample_indices(self.rng, self.model.dim, cfg.pairs)
-        chunks = [c for c in np.array_split(indices, cfg.num_workers) if len(c)]
-        pending = {self.workers[i].evaluate.remote(c): (i, c) for i, c in enumerate(chunks)}
-        sent = sum(_size(c) for c in chunks)
-        received = 0
+        # Small chunks handed out as workers free up: episodes differ in length, and one
+        # chunk per worker would leave the faster ones idle.
+        size = -(-len(indices) // (2 * cfg.num_workers))  # about two chunks per worker
+        todo = [indices[k : k + size] for k in range(0, len(indices), size)]
+        pending: dict[Any, tuple[int, np.ndarray]] = {}
+        sent = received = 0
         results = []
+
+        def dispatch(i: int) -> int:
+            chunk = todo.pop()
+            pending[self.workers[i].evaluate.remote(chunk)] = (i, chunk)
+            return _size(chunk)
+
+        for i in range(min(cfg.num_workers, len(todo))):
+            sent += dispatch(i)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             i, chunk = pending.pop(ready[0])
@@ -98,11 +109,12 @@ class ESDriver:
                 result = ray.get(ready[0])
             except ray.exceptions.RayActorError as exc:
                 self._replace(i, exc)
-                pending[self.workers[i].evaluate.remote(chunk)] = (i, chunk)
-                sent += _size(chunk)
-                continue
-            received += _size(result)
-            results.append(result)
+                todo.append(chunk)  # dispatched again, to the replacement or another worker
+            else:
+                received += _size(result)
+                results.append(result)
+            if todo:
+                sent += dispatch(i)
         order = np.concatenate([r.indices for r in results])
         pos = np.concatenate([r.returns_pos for r in results])
         neg = np.concatenate([r.returns_neg for r in results])
