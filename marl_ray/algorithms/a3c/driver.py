@@ -133,8 +133,7 @@ class A3CDriver:
             "env_steps": self.env_steps,
             "restarts": self.restarts,
             "results_received": self.results_received,
-            "episodes": [tuple(e) for e in self.window.episodes],
-            "episodes_total": self.window.total,
+            "episodes": self.window.state_dict(),
         }
 
     @staticmethod
@@ -146,9 +145,7 @@ class A3CDriver:
         self.env_steps = int(state["env_steps"])
         self.restarts = int(state["restarts"])
         self.results_received = int(state["results_received"])
-        self.window = EpisodeWindow(100)
-        self.window.extend([EpisodeStats(*e) for e in state["episodes"]])
-        self.window.total = int(state["episodes_total"])
+        self.window.load_state_dict(state["episodes"])
         self._relaunch_all()
 
     def _relaunch_all(self) -> None:

@@ -70,6 +70,14 @@ class EpisodeWindow:
         self.episodes.extend(episodes)
         self.total += len(episodes)
 
+    def state_dict(self) -> dict:
+        return {"episodes": [tuple(e) for e in self.episodes], "total": self.total}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.episodes.clear()
+        self.episodes.extend(EpisodeStats(*e) for e in state["episodes"])
+        self.total = int(state["total"])
+
     def means(self) -> dict[str, float]:
         if not self.episodes:
             return {}

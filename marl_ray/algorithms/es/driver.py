@@ -166,8 +166,7 @@ class ESDriver:
             "env_steps": self.env_steps,
             "evaluations": self.evaluations,
             "restarts": self.restarts,
-            "episodes": [tuple(e) for e in self.window.episodes],
-            "episodes_total": self.window.total,
+            "episodes": self.window.state_dict(),
         }
 
     @staticmethod
@@ -181,9 +180,7 @@ class ESDriver:
         self.env_steps = int(state["env_steps"])
         self.evaluations = int(state["evaluations"])
         self.restarts = int(state["restarts"])
-        self.window = EpisodeWindow(100)
-        self.window.extend([EpisodeStats(*e) for e in state["episodes"]])
-        self.window.total = int(state["episodes_total"])
+        self.window.load_state_dict(state["episodes"])
         for worker in self.workers:  # restart every worker from the restored state
             ray.kill(worker)
         for i in range(self.config.num_workers):

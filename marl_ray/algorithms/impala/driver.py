@@ -68,6 +68,7 @@ class ImpalaDriver:
         num_updates = num_updates or self.config.updates_per_iteration
         start, steps_before, done = time.time(), self.env_steps, 0
         stats: list[dict[str, float]] = []
+        self._start_update()
         while done < num_updates:
             waiting = list(self.in_flight) + ([self.update_ref] if self.update_ref else [])
             ready, _ = ray.wait(waiting, num_returns=1)
@@ -81,7 +82,8 @@ class ImpalaDriver:
                     self.weights = self.learner.get_weights.remote()
             else:
                 self._collect(ref)
-            self._start_update()
+            if done < num_updates:  # between iterations the learner rests: clean checkpoints
+                self._start_update()
         elapsed = time.time() - start
         figures = {
             "env_steps_per_s": (self.env_steps - steps_before) / elapsed,
@@ -153,8 +155,7 @@ class ImpalaDriver:
             "trajectories": self.trajectories,
             "updates": self.updates,
             "restarts": self.restarts,
-            "episodes": [tuple(e) for e in self.window.episodes],
-            "episodes_total": self.window.total,
+            "episodes": self.window.state_dict(),
         }
 
     @staticmethod
@@ -167,9 +168,7 @@ class ImpalaDriver:
         self.trajectories = int(state["trajectories"])
         self.updates = int(state["updates"])
         self.restarts = int(state["restarts"])
-        self.window = EpisodeWindow(100)
-        self.window.extend([EpisodeStats(*e) for e in state["episodes"]])
-        self.window.total = int(state["episodes_total"])
+        self.window.load_state_dict(state["episodes"])
         # Work begun on the old weights is discarded; actors restart on the restored ones.
         if self.update_ref is not None:
             ray.wait([self.update_ref])
