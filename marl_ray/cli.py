@@ -20,10 +20,14 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, text in (
         ("train", "train one trial of an experiment file through Tune"),
-        ("tune", "run the experiment file's tune.search_space"),
+        ("tune", "run the experiment file's search (tune block), then write its report"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("file", help="experiment YAML file")
+        if name == "tune":
+            p.add_argument("file", nargs="?", help="experiment YAML file")
+            p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+        else:
+            p.add_argument("file", help="experiment YAML file")
         p.add_argument(
             "--set",
             dest="overrides",
@@ -34,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--address", help="Ray cluster address; default: embedded local Ray")
         p.add_argument("--json", action="store_true", help="print a JSON summary as last line")
+
+    p = sub.add_parser("report", help="trial table, best experiment file and trials.png")
+    p.add_argument("run_dir", help="a run folder (results/<name>-<timestamp>)")
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint's policies")
     p.add_argument("checkpoint", help="a trial's checkpoint_NNNNNN folder")
@@ -75,7 +82,42 @@ def _train(args, search: bool = False) -> int:
 
 
 def _tune(args) -> int:
-    return _train(args, search=True)
+    if args.resume:
+        if args.file or args.overrides:
+            raise ConfigError("--resume continues a run as it was: give no FILE or --set")
+        from marl_ray.runner import resume_experiment
+
+        summary = resume_experiment(args.resume, address=args.address)
+    elif not args.file:
+        raise ConfigError("marl-ray tune needs an experiment FILE or --resume RUN_DIR")
+    else:
+        from marl_ray.config import load_experiment
+        from marl_ray.runner import run_experiment
+
+        exp = load_experiment(args.file, args.overrides)
+        summary = run_experiment(exp, search=True, address=args.address)
+    _print_report(summary.run_dir)
+    _print_summary(summary.to_dict(), args.json)
+    return 0
+
+
+def _report(args) -> int:
+    _print_report(args.run_dir, build=True)
+    return 0
+
+
+def _print_report(run_dir: str, build: bool = False) -> None:
+    from pathlib import Path
+
+    from marl_ray.report import build_report
+
+    path = Path(run_dir) / "report.md"
+    if build or not path.is_file():
+        report = build_report(run_dir)
+        path = report.markdown
+    print()
+    print(path.read_text())
+    print(f"report: {path}")
 
 
 def _evaluate(args) -> int:
@@ -102,7 +144,13 @@ def _print_summary(data: dict, as_json: bool) -> None:
         print(json.dumps(data, default=str))
 
 
-_COMMANDS = {"envs": _envs, "train": _train, "tune": _tune, "evaluate": _evaluate}
+_COMMANDS = {
+    "envs": _envs,
+    "train": _train,
+    "tune": _tune,
+    "report": _report,
+    "evaluate": _evaluate,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

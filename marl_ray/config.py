@@ -164,6 +164,40 @@ class CheckpointSection:
 
 
 @dataclass(frozen=True)
+class AshaSection:
+    """Asynchronous successive halving over training iterations."""
+
+    max_t: int = 100
+    """Iterations a trial may run at most."""
+    grace_period: int = 1
+    """Iterations every trial runs before it can be stopped."""
+    reduction_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        check(self.max_t >= self.grace_period >= 1, "tune.asha needs max_t >= grace_period >= 1")
+        check(self.reduction_factor > 1, "tune.asha.reduction_factor must be > 1")
+
+
+@dataclass(frozen=True)
+class PbtSection:
+    """Population based training: exploit (copy a better trial's checkpoint) and explore
+    (perturb or resample the mutated keys) every `perturbation_interval` iterations."""
+
+    perturbation_interval: int = 5
+    hyperparam_mutations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Dotted experiment keys to choice / uniform / loguniform / randint specs."""
+    quantile_fraction: float = 0.25
+    resample_probability: float = 0.25
+
+    def __post_init__(self) -> None:
+        check(self.perturbation_interval >= 1, "tune.pbt.perturbation_interval must be >= 1")
+        check(0 < self.quantile_fraction <= 0.5, "tune.pbt.quantile_fraction must be in (0, 0.5]")
+        for key, spec in self.hyperparam_mutations.items():
+            check_search_spec(key, spec, where="tune.pbt.hyperparam_mutations")
+            check("grid_search" not in spec, f"tune.pbt.hyperparam_mutations.{key}: no grid_search")
+
+
+@dataclass(frozen=True)
 class TuneSection:
     metric: str = "episode_return_mean"
     mode: Literal["max", "min"] = "max"
@@ -172,12 +206,33 @@ class TuneSection:
     search_space: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Dotted experiment keys to one of: grid_search: [..], choice: [..], uniform: [lo, hi],
     loguniform: [lo, hi], randint: [lo, hi]."""
+    scheduler: Literal["none", "asha", "pbt"] = "none"
+    asha: AshaSection = field(default_factory=AshaSection)
+    pbt: PbtSection = field(default_factory=PbtSection)
+    search_alg: Literal["random", "optuna"] = "random"
+    """random: Tune's variant generator (grid and random sampling); optuna: TPE (needs the
+    `optuna` extra)."""
+    max_failures: int = 2
+    """Times a failed trial is retried from its last checkpoint."""
 
     def __post_init__(self) -> None:
         metric_key(self.metric)
         check(self.num_samples >= 1, "tune.num_samples must be >= 1")
+        check(self.max_failures >= 0, "tune.max_failures must be >= 0")
         for key, spec in self.search_space.items():
             check_search_spec(key, spec)
+        if self.scheduler == "pbt":
+            check(
+                bool(self.pbt.hyperparam_mutations),
+                "tune.scheduler: pbt needs tune.pbt.hyperparam_mutations (what to explore)",
+            )
+        if self.search_alg == "optuna":
+            grids = [k for k, spec in self.search_space.items() if "grid_search" in spec]
+            check(
+                not grids,
+                f"tune.search_alg: optuna cannot run grid_search ({', '.join(grids)}); "
+                "use choice, or search_alg: random",
+            )
 
 
 @dataclass(frozen=True)
@@ -200,6 +255,8 @@ class ExperimentConfig:
     """Where runs are written: a local folder (relative to the working directory)."""
 
     def __post_init__(self) -> None:
+        for key in self.tune.pbt.hyperparam_mutations:
+            check_key_path(key, type(self))
         check(
             "://" not in self.storage_path,
             f"storage_path={self.storage_path!r}: only local folders are supported so far "
@@ -212,8 +269,8 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
 
-def check_search_spec(key: str, spec: Any) -> None:
-    where = f"tune.search_space.{key}"
+def check_search_spec(key: str, spec: Any, where: str = "tune.search_space") -> None:
+    where = f"{where}.{key}"
     if not isinstance(spec, dict) or len(spec) != 1:
         raise ConfigError(
             f"{where} must be a mapping with exactly one of {', '.join(SEARCH_TYPES)}, got {spec!r}"

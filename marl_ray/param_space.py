@@ -6,17 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from marl_ray.config import ExperimentConfig, build_experiment
-from marl_ray.search_space import to_param_space
 
 
 def make_param_space(exp: ExperimentConfig, learner_gpus: int, search: bool) -> dict[str, Any]:
+    from marl_ray.tuning import search_domains
+
     experiment = exp.to_dict()
     # Tune would expand the raw specs ({grid_search: [...]}) itself; trials get values only.
     experiment["tune"]["search_space"] = {}
     return {
         "experiment": experiment,
         "learner_gpus": learner_gpus,
-        "search": to_param_space(exp.tune.search_space) if search else {},
+        "search": search_domains(exp.tune) if search else {},
     }
 
 

@@ -45,20 +45,26 @@ def finite_or_none(value: Any) -> float | None:
 
 
 def plot_learning_curves(
-    curves: dict[str, pd.DataFrame], path: Path, title: str, best: str | None = None
+    curves: dict[str, pd.DataFrame],
+    path: Path,
+    title: str,
+    best: str | None = None,
+    columns: dict[str, str] | None = None,
 ) -> Path:
-    """Return and success rate (100-episode moving averages) against env steps, one line per
-    trial; the best trial drawn bold."""
+    """Curves against env steps, a panel per entry of `columns` (label -> result column;
+    default: return and success rate, 100-episode moving averages), one line per trial; the
+    best trial drawn bold."""
+    columns = columns or CURVE_COLUMNS
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [name for name, col in CURVE_COLUMNS.items() if _has(curves, col)]
+    panels = [name for name, col in columns.items() if _has(curves, col)]
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(6 * max(len(panels), 1), 4))
     axes = [axes] if not hasattr(axes, "__len__") else list(axes)
     for ax, panel in zip(axes, panels, strict=False):
-        col = CURVE_COLUMNS[panel]
+        col = columns[panel]
         for trial, df in curves.items():
             if col not in df or STEPS not in df:
                 continue
@@ -71,7 +77,7 @@ def plot_learning_curves(
                 label=trial if len(curves) > 1 else None,
             )
         ax.set_xlabel("env steps")
-        ax.set_ylabel(panel.replace("_", " ") + " (100-episode mean)")
+        ax.set_ylabel(panel.replace("_", " "))
         if panel == "success_rate":
             ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)

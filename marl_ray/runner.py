@@ -15,8 +15,11 @@ import ray
 import yaml
 from ray import tune
 
-from marl_ray.config import METRIC_KEYS, ExperimentConfig, metric_key
+from envs.schema import ConfigError
+from marl_ray import tuning
+from marl_ray.config import METRIC_KEYS, ExperimentConfig, build_experiment, metric_key
 from marl_ray.param_space import make_param_space
+from marl_ray.report import build_report
 from marl_ray.results import finite_or_none, plot_learning_curves, write_json_atomic
 from marl_ray.rllib.algorithm_config import build_algorithm_config, resolve_learner_gpus
 from marl_ray.rllib.registration import register_envs
@@ -72,31 +75,27 @@ def run_experiment(
     address: str | None = None,
     verbose: int = 1,
 ) -> RunSummary:
-    """Trains `exp` (one trial), or its `tune.search_space` when `search` is true."""
+    """Trains `exp` (one trial), or its `tune` block's search when `search` is true."""
     started = time.time()
-    # The classic reporter honours our column names; the newer engine ignores them.
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    connect(address)
-    register_envs()
+    _prepare(address)
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)
     check_algorithm_config(exp, learner_gpus)  # before anything is written
+    tune_config = tuning.tune_config(exp, search)
     param_space = make_param_space(exp, learner_gpus, search)
     run_name = f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    storage = _storage_path(exp.storage_path)
-    num_samples = exp.tune.num_samples if search else 1
+    run_dir = Path(_storage_path(exp.storage_path)) / run_name
+    _write_experiment(run_dir, exp, search)  # first, so an interrupted run can resume
     tuner = tune.Tuner(
         trainable_class(exp.algorithm),
         param_space=param_space,
-        tune_config=tune.TuneConfig(
-            num_samples=num_samples,
-            max_concurrent_trials=exp.tune.max_concurrent_trials,
-        ),
+        tune_config=tune_config,
         run_config=tune.RunConfig(
             name=run_name,
-            storage_path=storage,
+            storage_path=str(run_dir.parent),
             stop=exp.stop.criteria(),
             verbose=verbose,
+            failure_config=tune.FailureConfig(max_failures=exp.tune.max_failures),
             progress_reporter=tune.CLIReporter(
                 metric_columns=PROGRESS_COLUMNS, max_report_frequency=10
             ),
@@ -107,11 +106,42 @@ def run_experiment(
             ),
         ),
     )
-    grid = tuner.fit()
-    run_dir = Path(grid.experiment_path)
-    _write_experiment(run_dir, exp)
+    return _finish(tuner.fit(), exp, run_dir, started)
+
+
+def resume_experiment(path: str | Path, *, address: str | None = None) -> RunSummary:
+    """Continues an interrupted run (`Tuner.restore`): finished trials are kept, unfinished
+    and errored ones go on from their last checkpoint."""
+    started = time.time()
+    run_dir = Path(path).expanduser().resolve()
+    spec = run_dir / "experiment.yaml"
+    if not spec.is_file():
+        raise ConfigError(f"{run_dir} is not a marl-ray run folder (no experiment.yaml)")
+    exp = build_experiment(yaml.safe_load(spec.read_text()))
+    _prepare(address)
+    if not tune.Tuner.can_restore(str(run_dir)):
+        raise ConfigError(f"{run_dir} holds no Tune experiment state to resume from")
+    tuner = tune.Tuner.restore(
+        str(run_dir),
+        trainable=trainable_class(exp.algorithm),
+        resume_unfinished=True,
+        resume_errored=True,
+    )
+    return _finish(tuner.fit(), exp, run_dir, started)
+
+
+def _prepare(address: str | None) -> None:
+    # The classic reporter honours our column names; the newer engine ignores them.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    connect(address)
+    register_envs()
+
+
+def _finish(grid, exp: ExperimentConfig, run_dir: Path, started: float) -> RunSummary:
     summary = summarise(grid, exp, run_dir, time.time() - started)
     write_json_atomic(run_dir / "summary.json", summary.to_dict())
+    if len(grid) > 1:
+        build_report(run_dir)
     return summary
 
 
@@ -127,9 +157,13 @@ def _storage_path(path: str) -> str:
     return str(Path(path).expanduser().resolve())
 
 
-def _write_experiment(run_dir: Path, exp: ExperimentConfig) -> None:
+def _write_experiment(run_dir: Path, exp: ExperimentConfig, search: bool) -> None:
+    data = exp.to_dict()
+    if not search:  # a `train` run used none of the tune block's search
+        data["tune"]["search_space"] = {}
+        data["tune"]["scheduler"] = "none"
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "experiment.yaml").write_text(yaml.safe_dump(exp.to_dict(), sort_keys=False))
+    (run_dir / "experiment.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def summarise(grid, exp: ExperimentConfig, run_dir: Path, wall_s: float) -> RunSummary:
