@@ -111,7 +111,7 @@ class ResourcesSection:
     def __post_init__(self) -> None:
         check(self.num_env_runners >= 0, "resources.num_env_runners must be >= 0")
         check(self.num_envs_per_env_runner >= 1, "resources.num_envs_per_env_runner must be >= 1")
-        check(self.num_cpus_per_env_runner > 0, "resources.num_cpus_per_env_runner must be > 0")
+        check(self.num_cpus_per_env_runner >= 0, "resources.num_cpus_per_env_runner must be >= 0")
         check(
             self.num_gpus == "auto" or self.num_gpus >= 0,
             f"resources.num_gpus must be 'auto' or >= 0, got {self.num_gpus}",

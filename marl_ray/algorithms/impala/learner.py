@@ -48,6 +48,8 @@ class ImpalaLearner:
             **stats,
             "grad_norm": float(grad_norm),
             "policy_lag": lag,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "entropy_coef": self.entropy_coef,
         }
 
     def loss(self, batch: Rollout, targets=None):

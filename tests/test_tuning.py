@@ -1,0 +1,190 @@
+"""Tune orchestration: ASHA, PBT with our IMPALA, Optuna, resume after a kill, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from envs.schema import ConfigError
+from marl_ray.cli import main
+from marl_ray.config import build_experiment, load_experiment
+from marl_ray.report import build_report
+from marl_ray.runner import run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+A3C_GRID = ROOT / "tune_configs" / "a3c_grid_world.yaml"
+IMPALA_GRID = ROOT / "tune_configs" / "impala_grid_world.yaml"
+SMALL_A3C = [
+    "resources.num_env_runners=1",
+    "resources.num_envs_per_env_runner=8",
+    "resources.num_cpus_per_env_runner=0",
+    "training.extra.updates_per_iteration=20",
+    "stop.timesteps_total=null",
+    "stop.time_total_s=null",
+    "stop.metric={}",
+    "checkpoint.frequency=1",
+]
+
+
+def _progress(run_dir: Path) -> dict[str, pd.DataFrame]:
+    return {p.parent.name: pd.read_csv(p) for p in Path(run_dir).glob("*/progress.csv")}
+
+
+def test_asha_stops_the_weak_trials_early(ray_session, tmp_path):
+    exp = load_experiment(
+        A3C_GRID,
+        [
+            *SMALL_A3C,
+            "stop.training_iteration=6",
+            f"storage_path={tmp_path}",
+            "tune.scheduler=asha",
+            "tune.asha={max_t: 6, grace_period: 1, reduction_factor: 2}",
+            "tune.max_concurrent_trials=1",
+            "tune.search_space={training.lr: {grid_search: [0.003, 0.000001, 0.003, 0.000001]}}",
+        ],
+    )
+    summary = run_experiment(exp, search=True, verbose=0)
+    assert summary.trials == 4
+    iterations = {}
+    for params in Path(summary.run_dir).glob("*/params.json"):
+        lr = json.loads(params.read_text())["search"]["training.lr"]
+        iterations.setdefault(lr, []).append(len(pd.read_csv(params.parent / "progress.csv")))
+    assert min(iterations[0.003]) == 6  # the strong trials run their full budget
+    assert max(iterations[0.000001]) < 6  # the weak ones are stopped early
+    assert (Path(summary.run_dir) / "report.md").is_file()
+
+
+def test_pbt_exploits_and_mutates_the_running_learner(ray_session, tmp_path):
+    exp = load_experiment(
+        IMPALA_GRID,
+        [
+            "resources.num_env_runners=1",
+            "resources.num_envs_per_env_runner=16",
+            "resources.num_cpus_per_env_runner=0",  # two trials side by side on 2 CPUs
+            "training.extra.updates_per_iteration=5",
+            "stop.training_iteration=8",
+            "stop.timesteps_total=null",
+            "stop.time_total_s=null",
+            "stop.metric={}",
+            f"storage_path={tmp_path}",
+            "tune.num_samples=2",
+            "tune.scheduler=pbt",
+            "tune.pbt={perturbation_interval: 2, quantile_fraction: 0.5, resample_probability: 1.0,"
+            " hyperparam_mutations: {training.lr: {loguniform: [0.0001, 0.01]}}}",
+            "tune.search_space={training.lr: {choice: [0.00001, 0.003]}}",
+        ],
+    )
+    summary = run_experiment(exp, search=True, verbose=0)
+    run_dir = Path(summary.run_dir)
+    log = run_dir / "pbt_global.txt"
+    assert log.is_file(), "PBT performed no exploit"
+    exploits = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert exploits
+    target_tag, _, _, target_iteration, _, new_config = exploits[0]
+    new_lr = new_config["search"]["training.lr"]
+    # The exploited trial's learner reports the explored learning rate after the exploit.
+    target = next(p for p in run_dir.glob("*/progress.csv") if target_tag in p.parent.name)
+    rows = pd.read_csv(target)
+    after = rows[rows["training_iteration"] > target_iteration]
+    assert not after.empty
+    assert after["learners/lr"].iloc[0] == pytest.approx(new_lr)
+
+
+def test_optuna_search_runs_and_a_missing_optuna_is_explained(ray_session, tmp_path, monkeypatch):
+    exp = load_experiment(
+        A3C_GRID,
+        [
+            *SMALL_A3C,
+            "stop.training_iteration=1",
+            f"storage_path={tmp_path}",
+            "tune.search_alg=optuna",
+            "tune.num_samples=2",
+            "tune.search_space={training.lr: {loguniform: [0.0001, 0.01]}}",
+        ],
+    )
+    summary = run_experiment(exp, search=True, verbose=0)
+    assert summary.trials == 2 and 1e-4 <= summary.best_config["training.lr"] <= 1e-2
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    with pytest.raises(ConfigError, match=r"pip install 'marl-ray\[optuna\]'"):
+        run_experiment(exp, search=True, verbose=0)
+    with pytest.raises(ConfigError, match="optuna cannot run grid_search"):
+        build_experiment(
+            {
+                "stop": {"training_iteration": 1},
+                "tune": {
+                    "search_alg": "optuna",
+                    "search_space": {"training.lr": {"grid_search": [1, 2]}},
+                },
+            }
+        )
+
+
+def test_a_killed_run_resumes_without_redoing_finished_trials(ray_session, tmp_path, capsys):
+    data = yaml.safe_load(A3C_GRID.read_text())
+    data["tune"]["search_space"] = {"training.lr": {"grid_search": [0.001, 0.002, 0.003]}}
+    data["tune"]["max_concurrent_trials"] = 1
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(data))
+    sets = [*SMALL_A3C, "stop.training_iteration=4", f"storage_path={tmp_path / 'out'}"]
+    address = ray_session.get_runtime_context().gcs_address
+    cmd = [sys.executable, "-m", "marl_ray.cli", "tune", str(path), "--address", address]
+    cmd += [a for s in sets for a in ("--set", s)]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        run_dir = _wait_for_first_terminated_trial(tmp_path / "out", timeout=150)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = _progress(run_dir)
+    finished = [name for name, rows in before.items() if len(rows) == 4]
+    assert finished and len(before) < 3 or any(len(r) < 4 for r in before.values())
+    assert main(["tune", "--resume", str(run_dir), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    after = _progress(run_dir)
+    assert summary["trials"] == 3 and all(len(rows) == 4 for rows in after.values())
+    for name in finished:  # not redone: the same rows, not appended to
+        pd.testing.assert_frame_equal(before[name], after[name])
+
+
+def _wait_for_first_terminated_trial(root: Path, timeout: float) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for state in root.glob("*/experiment_state-*.json"):
+            if "TERMINATED" in state.read_text():
+                return state.parent
+        time.sleep(0.5)
+    raise AssertionError("no trial finished in time")
+
+
+def test_report_builds_from_a_real_results_folder(ray_session, tmp_path, capsys):
+    exp = load_experiment(
+        A3C_GRID,
+        [
+            *SMALL_A3C,
+            "stop.training_iteration=2",
+            f"storage_path={tmp_path}",
+            "tune.search_space={training.lr: {grid_search: [0.0001, 0.003]}}",
+        ],
+    )
+    summary = run_experiment(exp, search=True, verbose=0)
+    report = build_report(summary.run_dir)
+    assert len(report.rows) == 2 and report.rows[0].best >= report.rows[1].best
+    text = report.markdown.read_text()
+    assert "| trial | training.lr | best success_rate |" in text
+    best = load_experiment(report.best_experiment)
+    assert best.training.lr == report.rows[0].search["training.lr"]
+    assert best.tune.search_space == {}
+    assert report.plot.stat().st_size > 10_000
+    assert main(["report", summary.run_dir]) == 0
+    assert "best_experiment.yaml" in capsys.readouterr().out
