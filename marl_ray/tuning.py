@@ -22,13 +22,11 @@ def search_domains(section: TuneSection) -> dict[str, Any]:
 
 
 def scheduler(section: TuneSection):
-    metric, mode = metric_key(section.metric), section.mode
+    """The trial scheduler; metric and mode come from the `TuneConfig`."""
     if section.scheduler == "asha":
         a = section.asha
         return tune.schedulers.ASHAScheduler(
             time_attr="training_iteration",
-            metric=metric,
-            mode=mode,
             max_t=a.max_t,
             grace_period=a.grace_period,
             reduction_factor=a.reduction_factor,
@@ -37,8 +35,6 @@ def scheduler(section: TuneSection):
         p = section.pbt
         return tune.schedulers.PopulationBasedTraining(
             time_attr="training_iteration",
-            metric=metric,
-            mode=mode,
             perturbation_interval=p.perturbation_interval,
             # Trials read sampled values from the param space's "search" mapping.
             hyperparam_mutations={"search": to_param_space(p.hyperparam_mutations)},
@@ -59,7 +55,7 @@ def search_algorithm(section: TuneSection):
             "tune.search_alg: optuna needs the optuna package; install it with "
             "pip install 'marl-ray[optuna]' (or use search_alg: random)"
         ) from None
-    return OptunaSearch(metric=metric_key(section.metric), mode=section.mode)
+    return OptunaSearch()  # metric and mode come from the TuneConfig
 
 
 def tune_config(exp: ExperimentConfig, search: bool) -> tune.TuneConfig:

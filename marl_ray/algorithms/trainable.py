@@ -49,7 +49,9 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
     def default_resource_request(cls, config: dict[str, Any]) -> tune.PlacementGroupFactory:
         exp, gpus = experiment_from_param_space(config)
         bundles = [{"CPU": HEAD_CPUS}, *cls.bundles(cls.build_config(exp, gpus))]
-        return tune.PlacementGroupFactory(bundles, strategy="PACK")
+        # Ray rejects empty bundles: actors that reserve nothing need none.
+        bundles = [{k: v for k, v in b.items() if v > 0} for b in bundles]
+        return tune.PlacementGroupFactory([b for b in bundles if b], strategy="PACK")
 
     def setup(self, config: dict[str, Any]) -> None:
         self.experiment, gpus = experiment_from_param_space(config)
