@@ -44,9 +44,12 @@ def scheduler(section: TuneSection):
     return None
 
 
-def search_algorithm(section: TuneSection):
-    if section.search_alg != "optuna":
-        return None
+def search_algorithm(section: TuneSection, seed: int | None):
+    """Seeded, so the same experiment file samples the same trials."""
+    if section.search_alg == "random":
+        from ray.tune.search import BasicVariantGenerator
+
+        return BasicVariantGenerator(random_state=seed)
     try:
         import optuna  # noqa: F401
         from ray.tune.search.optuna import OptunaSearch
@@ -55,7 +58,10 @@ def search_algorithm(section: TuneSection):
             "tune.search_alg: optuna needs the optuna package; install it with "
             "pip install 'marl-ray[optuna]' (or use search_alg: random)"
         ) from None
-    return OptunaSearch()  # metric and mode come from the TuneConfig
+    from optuna.samplers import TPESampler
+
+    # metric and mode come from the TuneConfig
+    return OptunaSearch(sampler=TPESampler(seed=seed))
 
 
 def tune_config(exp: ExperimentConfig, search: bool) -> tune.TuneConfig:
@@ -69,7 +75,7 @@ def tune_config(exp: ExperimentConfig, search: bool) -> tune.TuneConfig:
         num_samples=section.num_samples,
         max_concurrent_trials=section.max_concurrent_trials,
         scheduler=scheduler(section),
-        search_alg=search_algorithm(section),
+        search_alg=search_algorithm(section, exp.seed),
         # Our trainables change learning rate and entropy in place (PBT explore).
         reuse_actors=section.scheduler == "pbt",
     )
