@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/learn_impala.py
 	$(BIN)/python benchmarks/learn_es.py
 	$(BIN)/python benchmarks/es_scaling.py
+	$(BIN)/python benchmarks/pbt_impala.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info
