@@ -34,7 +34,7 @@ def best_success(scheduler: str, env_steps: int) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env-steps", type=int, default=1_500_000)
+    parser.add_argument("--env-steps", type=int, default=200_000)
     args = parser.parse_args()
     connect(None, num_cpus=2)
     pbt = best_success("pbt", args.env_steps)

@@ -82,6 +82,7 @@ def run_experiment(
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)
     check_algorithm_config(exp, learner_gpus)  # before anything is written
     tune_config = tuning.tune_config(exp, search)
+    pbt = search and exp.tune.scheduler == "pbt"
     param_space = make_param_space(exp, learner_gpus, search)
     run_name = f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir = Path(_storage_path(exp.storage_path)) / run_name
@@ -102,7 +103,9 @@ def run_experiment(
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=exp.checkpoint.frequency,
                 checkpoint_at_end=exp.checkpoint.at_end,
-                num_to_keep=exp.checkpoint.num_to_keep,
+                # PBT clones other trials' checkpoints: deleting old ones would pull them
+                # from under an exploit in flight.
+                num_to_keep=None if pbt else exp.checkpoint.num_to_keep,
             ),
         ),
     )

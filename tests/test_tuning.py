@@ -86,6 +86,7 @@ def test_pbt_exploits_and_mutates_the_running_learner(ray_session, tmp_path):
     )
     summary = run_experiment(exp, search=True, verbose=0)
     run_dir = Path(summary.run_dir)
+    assert not list(run_dir.glob("*/error.txt")), "a trial failed (and was retried)"
     log = run_dir / "pbt_global.txt"
     assert log.is_file(), "PBT performed no exploit"
     exploits = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
