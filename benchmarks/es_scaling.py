@@ -41,8 +41,8 @@ def run(workers: int, hidden: list[int], generations: int, tag: str) -> dict:
 
 def main() -> None:
     connect(None, num_cpus=2)
-    one = run(1, [32, 32], 6, "one")
-    two = run(2, [32, 32], 6, "two")
+    one = run(1, [32, 32], 15, "one")
+    two = run(2, [32, 32], 15, "two")
     large = run(2, [120, 120], 2, "large")
     print(
         json.dumps(

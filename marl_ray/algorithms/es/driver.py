@@ -142,6 +142,8 @@ class ESDriver:
         }
 
     def _evaluate_current(self) -> None:
+        if self.config.eval_episodes == 0:
+            return
         while True:
             try:
                 episodes = ray.get(
