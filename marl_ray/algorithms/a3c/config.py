@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Literal
 
-from envs.schema import check, from_mapping
-from marl_ray.algorithms.core.experiment import shared_settings, worker_resources
+from envs.schema import check
+from marl_ray.algorithms.core.experiment import ACTOR_CRITIC_TRAINING, own_algorithm_config
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.config import ExperimentConfig
 
@@ -41,31 +41,18 @@ class A3CConfig:
         check(self.updates_per_iteration >= 1, "training.extra.updates_per_iteration >= 1")
 
 
-@dataclass(frozen=True)
-class A3CExtra:
-    """Keys A3C reads from `training.extra` (anything else there is an error)."""
-
-    rollout_length: int = 20
-    optimizer: Literal["adam", "rmsprop"] = "adam"
-    max_staleness: int = 8
-    updates_per_iteration: int = 100
-    encoder: Literal["mlp", "conv"] = "mlp"
-    conv_channels: list[int] = field(default_factory=lambda: [16, 32])
+EXTRA_KEYS = ("rollout_length", "optimizer", "max_staleness", "updates_per_iteration")
 
 
 def a3c_config(exp: ExperimentConfig, learner_gpus: int = 0) -> A3CConfig:
-    extra = from_mapping(A3CExtra, exp.training.extra, where="training.extra")
-    keys = ", ".join(f.name for f in fields(A3CExtra))
-    shared = shared_settings(exp, "A3C", A3CConfig(env="", env_config={}), extra, keys)
-    workers, envs_per_worker, cpus = worker_resources(exp)
-    return A3CConfig(
-        num_workers=workers,
-        num_envs_per_worker=envs_per_worker,
-        num_cpus_per_worker=cpus,
-        rollout_length=extra.rollout_length,
-        optimizer=extra.optimizer,
-        max_staleness=extra.max_staleness,
-        updates_per_iteration=extra.updates_per_iteration,
+    return own_algorithm_config(
+        A3CConfig,
+        exp,
+        algorithm="A3C",
+        extra_keys=EXTRA_KEYS,
+        training_keys=ACTOR_CRITIC_TRAINING,
+        workers="num_workers",
+        envs_per_worker="num_envs_per_worker",
+        cpus_per_worker="num_cpus_per_worker",
         learner_gpus=learner_gpus,
-        **shared,
     )

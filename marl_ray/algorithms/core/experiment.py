@@ -1,52 +1,93 @@
-"""Reads the experiment-file keys every one of marl_ray's own algorithms shares."""
+"""Builds our algorithms' typed configs from an experiment file.
+
+Each algorithm's frozen config dataclass is the one place its settings and defaults are
+declared; this module maps the experiment's shared keys onto it and lets `training.extra` set
+the fields the algorithm names, rejecting everything else with the allowed keys.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, TypeVar
 
-from envs.schema import check
+from envs.schema import ConfigError, check, from_mapping
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.config import ExperimentConfig
 
-# Training keys that belong to RLlib's minibatch algorithms only.
-MINIBATCH_KEYS = ("train_batch_size", "minibatch_size", "num_epochs", "gae_lambda", "clip_param")
+T = TypeVar("T")
+
+# Experiment training keys -> the field names our actor-critic configs use.
+ACTOR_CRITIC_TRAINING = {
+    "lr": "lr",
+    "gamma": "gamma",
+    "entropy_coeff": "entropy_coef",
+    "vf_loss_coeff": "value_coef",
+    "grad_clip": "grad_clip",
+}
+NETWORK_EXTRA = ("encoder", "conv_channels")
 
 
-def shared_settings(
-    exp: ExperimentConfig, algorithm: str, defaults: Any, extra: Any, extra_keys: str
-) -> dict[str, Any]:
-    """Keyword arguments common to our algorithm configs: env, workers, optimisation keys
-    (falling back to `defaults`), network. Rejects training keys the algorithm ignores."""
-    t = exp.training
-    unused = [name for name in MINIBATCH_KEYS if getattr(t, name) is not None]
+def own_algorithm_config(
+    cls: type[T],
+    exp: ExperimentConfig,
+    *,
+    algorithm: str,
+    extra_keys: tuple[str, ...],
+    training_keys: dict[str, str],
+    workers: str,
+    envs_per_worker: str | None,
+    cpus_per_worker: str,
+    learner_gpus: int | None = None,
+) -> T:
+    """`cls` filled from `exp`: env, network (`model` + `training.extra.encoder/
+    conv_channels`), the `training_keys` that are set, `training.extra` limited to
+    `extra_keys`, and `resources` onto the `workers` / `envs_per_worker` / `cpus_per_worker`
+    fields."""
+    t, r = exp.training, exp.resources
+    allowed_extra = (*extra_keys, *NETWORK_EXTRA)
+    set_keys = [
+        f.name
+        for f in dataclasses.fields(t)
+        if f.name != "extra" and getattr(t, f.name) is not None
+    ]
+    unused = [k for k in set_keys if k not in training_keys]
     check(
         not unused,
-        f"{algorithm} does not use training.{', training.'.join(unused)}; its keys are lr, "
-        f"gamma, entropy_coeff, vf_loss_coeff, grad_clip and training.extra.{{{extra_keys}}}",
+        f"{algorithm} does not use training.{', training.'.join(unused)}; its keys are "
+        f"training.{', training.'.join(training_keys)} and "
+        f"training.extra.{{{', '.join(allowed_extra)}}}",
     )
-
-    def pick(value, name):
-        return getattr(defaults, name) if value is None else value
-
-    return {
+    extra = dict(t.extra)
+    unknown = sorted(set(extra) - set(allowed_extra))
+    if unknown:
+        raise ConfigError(
+            f"unknown key training.extra.{unknown[0]}; allowed keys in training.extra: "
+            f"{', '.join(allowed_extra)}"
+        )
+    network = from_mapping(
+        NetworkConfig,
+        {
+            "hidden_sizes": list(exp.model.hidden_sizes),
+            "activation": "tanh" if exp.model.activation == "linear" else exp.model.activation,
+            **{k: extra.pop(k) for k in NETWORK_EXTRA if k in extra},
+        },
+        where="training.extra",
+    )
+    values: dict[str, Any] = {
         "env": exp.env.name,
         "env_config": dict(exp.env.config),
-        "gamma": pick(t.gamma, "gamma"),
-        "lr": pick(t.lr, "lr"),
-        "value_coef": pick(t.vf_loss_coeff, "value_coef"),
-        "entropy_coef": pick(t.entropy_coeff, "entropy_coef"),
-        "grad_clip": pick(t.grad_clip, "grad_clip"),
-        "network": NetworkConfig(
-            encoder=extra.encoder,
-            hidden_sizes=list(exp.model.hidden_sizes),
-            activation="tanh" if exp.model.activation == "linear" else exp.model.activation,
-            conv_channels=list(extra.conv_channels),
-        ),
+        "network": network,
         "seed": exp.seed or 0,
+        workers: r.num_env_runners,
+        cpus_per_worker: r.num_cpus_per_env_runner,
+        **{training_keys[k]: getattr(t, k) for k in set_keys},
+        **extra,
     }
-
-
-def worker_resources(exp: ExperimentConfig) -> tuple[int, int, float]:
-    """(workers, env copies per worker, CPUs per worker) from `resources`."""
-    r = exp.resources
-    return r.num_env_runners, r.num_envs_per_env_runner, r.num_cpus_per_env_runner
+    if envs_per_worker:
+        values[envs_per_worker] = r.num_envs_per_env_runner
+    if learner_gpus is not None:
+        values["learner_gpus"] = learner_gpus
+    try:
+        return from_mapping(cls, values)
+    except ConfigError as exc:
+        raise ConfigError(f"{algorithm}: {exc}") from None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Literal
+from dataclasses import dataclass, field
 
-from envs.schema import check, from_mapping
-from marl_ray.algorithms.core.experiment import MINIBATCH_KEYS, worker_resources
+from envs.schema import check
+from marl_ray.algorithms.core.experiment import own_algorithm_config
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.config import ExperimentConfig
 
@@ -46,50 +45,27 @@ class ESConfig:
         return self.population // 2
 
 
-@dataclass(frozen=True)
-class ESExtra:
-    population: int = 50
-    sigma: float = 0.05
-    l2_coeff: float = 0.005
-    noise_table_size: int = 10_000_000
-    eval_episodes: int = 5
-    episode_step_budget: int = 0
-    generations_per_iteration: int = 1
-    observation_normalization: bool = True
-    encoder: Literal["mlp", "conv"] = "mlp"
-    conv_channels: list[int] = field(default_factory=lambda: [16, 32])
+EXTRA_KEYS = (
+    "population",
+    "sigma",
+    "l2_coeff",
+    "noise_table_size",
+    "eval_episodes",
+    "episode_step_budget",
+    "generations_per_iteration",
+    "observation_normalization",
+)
 
 
 def es_config(exp: ExperimentConfig, learner_gpus: int = 0) -> ESConfig:
     """ES takes `training.lr` and `training.extra`; gradient-method keys are errors."""
-    t = exp.training
-    unused = [
-        n
-        for n in (*MINIBATCH_KEYS, "gamma", "entropy_coeff", "vf_loss_coeff", "grad_clip")
-        if getattr(t, n) is not None
-    ]
-    keys = ", ".join(f.name for f in fields(ESExtra))
-    check(
-        not unused,
-        f"ES does not use training.{', training.'.join(unused)}; its keys are lr and "
-        f"training.extra.{{{keys}}}",
-    )
-    extra = from_mapping(ESExtra, t.extra, where="training.extra")
-    workers, _, cpus = worker_resources(exp)
-    own = {f.name: getattr(extra, f.name) for f in fields(ESExtra)}
-    encoder, channels = own.pop("encoder"), own.pop("conv_channels")
-    return ESConfig(
-        env=exp.env.name,
-        env_config=dict(exp.env.config),
-        num_workers=workers,
-        num_cpus_per_worker=cpus,
-        lr=ESConfig.lr if t.lr is None else t.lr,
-        network=NetworkConfig(
-            encoder=encoder,
-            hidden_sizes=list(exp.model.hidden_sizes),
-            activation="tanh" if exp.model.activation == "linear" else exp.model.activation,
-            conv_channels=list(channels),
-        ),
-        seed=exp.seed or 0,
-        **own,
+    return own_algorithm_config(
+        ESConfig,
+        exp,
+        algorithm="ES",
+        extra_keys=EXTRA_KEYS,
+        training_keys={"lr": "lr"},
+        workers="num_workers",
+        envs_per_worker=None,
+        cpus_per_worker="num_cpus_per_worker",
     )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Literal
 
-from envs.schema import check, from_mapping
-from marl_ray.algorithms.core.experiment import shared_settings, worker_resources
+from envs.schema import check
+from marl_ray.algorithms.core.experiment import ACTOR_CRITIC_TRAINING, own_algorithm_config
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.config import ExperimentConfig
 
@@ -51,36 +51,28 @@ class ImpalaConfig:
         check(self.broadcast_interval >= 1, "training.extra.broadcast_interval must be >= 1")
 
 
-@dataclass(frozen=True)
-class ImpalaExtra:
-    """Keys IMPALA reads from `training.extra`."""
-
-    rollout_length: int = 20
-    batch_trajectories: int = 2
-    queue_size: int = 4
-    broadcast_interval: int = 1
-    optimizer: Literal["adam", "rmsprop"] = "adam"
-    clip_rho_threshold: float = 1.0
-    clip_c_threshold: float = 1.0
-    clip_pg_rho_threshold: float = 1.0
-    updates_per_iteration: int = 20
-    encoder: Literal["mlp", "conv"] = "mlp"
-    conv_channels: list[int] = field(default_factory=lambda: [16, 32])
+EXTRA_KEYS = (
+    "rollout_length",
+    "batch_trajectories",
+    "queue_size",
+    "broadcast_interval",
+    "optimizer",
+    "clip_rho_threshold",
+    "clip_c_threshold",
+    "clip_pg_rho_threshold",
+    "updates_per_iteration",
+)
 
 
 def impala_config(exp: ExperimentConfig, learner_gpus: int = 0) -> ImpalaConfig:
-    extra = from_mapping(ImpalaExtra, exp.training.extra, where="training.extra")
-    keys = ", ".join(f.name for f in fields(ImpalaExtra))
-    shared = shared_settings(exp, "IMPALA", ImpalaConfig(env="", env_config={}), extra, keys)
-    actors, envs_per_actor, cpus = worker_resources(exp)
-    own = {f.name: getattr(extra, f.name) for f in fields(ImpalaExtra)}
-    for name in ("encoder", "conv_channels"):
-        own.pop(name)
-    return ImpalaConfig(
-        num_actors=actors,
-        num_envs_per_actor=envs_per_actor,
-        num_cpus_per_actor=cpus,
+    return own_algorithm_config(
+        ImpalaConfig,
+        exp,
+        algorithm="MARL_IMPALA",
+        extra_keys=EXTRA_KEYS,
+        training_keys=ACTOR_CRITIC_TRAINING,
+        workers="num_actors",
+        envs_per_worker="num_envs_per_actor",
+        cpus_per_worker="num_cpus_per_actor",
         learner_gpus=learner_gpus,
-        **own,
-        **shared,
     )
