@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.core import BatchedEnv
+from envs.schema import ConfigError
 
 
 def is_gymnasium_id(name: str) -> bool:
@@ -73,4 +74,7 @@ class GymnasiumBatch(BatchedEnv):
         return self._obs.copy()
 
     def render(self, env_index: int = 0) -> np.ndarray:
-        return self._envs[env_index].render()
+        try:
+            return self._envs[env_index].render()
+        except gym.error.DependencyNotInstalled as exc:
+            raise ConfigError(f"rendering {self.name} needs an extra package: {exc}") from None
