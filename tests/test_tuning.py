@@ -77,11 +77,12 @@ def test_pbt_exploits_and_mutates_the_running_learner(ray_session, tmp_path):
             "stop.time_total_s=null",
             "stop.metric={}",
             f"storage_path={tmp_path}",
-            "tune.num_samples=2",
+            "tune.num_samples=1",
             "tune.scheduler=pbt",
             "tune.pbt={perturbation_interval: 2, quantile_fraction: 0.5, resample_probability: 1.0,"
             " hyperparam_mutations: {training.lr: {loguniform: [0.0001, 0.01]}}}",
-            "tune.search_space={training.lr: {choice: [0.00001, 0.003]}}",
+            # One trial that barely learns, one that does: the first must exploit the second.
+            "tune.search_space={training.lr: {grid_search: [0.00001, 0.003]}}",
         ],
     )
     summary = run_experiment(exp, search=True, verbose=0)
