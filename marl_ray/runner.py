@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from marl_ray.results import finite_or_none, plot_learning_curves, write_json_at
 from marl_ray.rllib.algorithm_config import build_algorithm_config, resolve_learner_gpus
 from marl_ray.rllib.registration import register_envs
 from marl_ray.trainables import RLLIB_ALGORITHMS, trainable_class
-
-logger = logging.getLogger(__name__)
 
 PROGRESS_COLUMNS = {
     METRIC_KEYS["timesteps"]: "env steps",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -18,8 +17,6 @@ import envs
 from envs.schema import ConfigError
 from marl_ray.config import ExperimentConfig
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
-
-logger = logging.getLogger(__name__)
 
 SHARED_POLICY = "shared"
 

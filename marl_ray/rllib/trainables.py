@@ -7,15 +7,12 @@ key (model sizes, policy setup, env config) can be searched, not only RLlib's ow
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from marl_ray.algorithms.core.device import select_device
 from marl_ray.param_space import experiment_from_param_space
 from marl_ray.rllib.algorithm_config import ALGORITHM_CLASSES, build_algorithm_config
 from marl_ray.rllib.registration import register_envs
-
-logger = logging.getLogger(__name__)
 
 
 def to_algorithm_config(config: Any, *, in_trial: bool = False):

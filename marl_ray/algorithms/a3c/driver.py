@@ -17,6 +17,7 @@ import ray
 
 from marl_ray.algorithms.a3c.actors import A3CWorkerActor, ParameterServerActor
 from marl_ray.algorithms.a3c.config import A3CConfig
+from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -28,13 +29,13 @@ PS_CPUS = 0.5
 class A3CDriver:
     def __init__(self, config: A3CConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
         self.config = config
-        self.prefix = name_prefix
         self.metrics = metrics
         self.ps = ParameterServerActor.options(
             name=f"{name_prefix}/ps", num_cpus=PS_CPUS, num_gpus=config.learner_gpus
         ).remote(config)
         n = config.num_workers
         self.workers: list[Any] = [None] * n
+        self.names = ActorNames(name_prefix, "worker")
         self.restarts = 0
         self.env_steps = 0
         self.results_received = 0  # gradient results whose work is counted
@@ -50,11 +51,9 @@ class A3CDriver:
     # ---- workers ----------------------------------------------------------------------
 
     def _start_worker(self, i: int) -> None:
-        # A replacement gets a fresh seed (index past every earlier worker) and its own name.
-        seed_index = i + self.config.num_workers * self.restarts
-        suffix = f"-r{self.restarts}" if self.workers[i] is not None else ""
+        name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
         self.workers[i] = A3CWorkerActor.options(
-            name=f"{self.prefix}/worker-{i}{suffix}", num_cpus=self.config.num_cpus_per_worker
+            name=name, num_cpus=self.config.num_cpus_per_worker
         ).remote(self.config, seed_index)
 
     def _launch(self, i: int, weights_ref) -> None:

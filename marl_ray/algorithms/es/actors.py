@@ -9,9 +9,9 @@ from marl_ray.algorithms.es.worker import ESWorker
 
 @ray.remote
 class ESWorkerActor:
-    def __init__(self, config, noise, state, seed):
+    def __init__(self, config, noise, state, seed_index):
         # `noise` arrives from the object store as a read-only, zero-copy numpy view.
-        self.worker = ESWorker(config, noise, state, seed)
+        self.worker = ESWorker(config, noise, state, seed_index)
 
     def evaluate(self, indices):
         return self.worker.evaluate(indices)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import ray
 
+from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.es_math import NoiseTable, pair_weights
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.es.actors import ESWorkerActor
@@ -36,29 +37,26 @@ def _size(message: Any) -> int:
 class ESDriver:
     def __init__(self, config: ESConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
         self.config = config
-        self.prefix = name_prefix
         self.metrics = metrics
         noise = NoiseTable.create(config.noise_table_size, config.seed)
         self.noise_ref = ray.put(noise)  # once; workers read it zero-copy
         self.model = ESModel(config, noise)
         self.rng = np.random.default_rng(config.seed)
         self.workers: list[Any] = [None] * config.num_workers
+        self.names = ActorNames(name_prefix, "worker")
         self.restarts = 0
         self.generations = 0
         self.env_steps = 0
         self.evaluations = 0
         self.window = EpisodeWindow(100)
-        self._spawned = 0
         for i in range(config.num_workers):
             self._start_worker(i)
 
     def _start_worker(self, i: int) -> None:
-        seed = self.config.seed * 10_007 + self._spawned
-        suffix = f"-r{self._spawned}" if self.workers[i] is not None else ""
-        self._spawned += 1
+        name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
         self.workers[i] = ESWorkerActor.options(
-            name=f"{self.prefix}/worker-{i}{suffix}", num_cpus=self.config.num_cpus_per_worker
-        ).remote(self.config, self.noise_ref, self.model.state_dict(), seed)
+            name=name, num_cpus=self.config.num_cpus_per_worker
+        ).remote(self.config, self.noise_ref, self.model.state_dict(), seed_index)
 
     def _replace(self, i: int, error: Exception) -> None:
         self.restarts += 1

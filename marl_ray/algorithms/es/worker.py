@@ -21,11 +21,11 @@ class PairResults(NamedTuple):
 
 
 class ESWorker:
-    def __init__(self, config: ESConfig, noise: np.ndarray, state: dict, seed: int):
+    def __init__(self, config: ESConfig, noise: np.ndarray, state: dict, seed_index: int):
         self.config = config
         self.model = ESModel(config, noise)
         self.model.load_state_dict(state)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(config.seed * 10_007 + seed_index)
 
     def evaluate(self, indices: np.ndarray) -> PairResults:
         cfg, model = self.config, self.model

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import ray
 
+from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.impala.actors import ImpalaActor, ImpalaLearnerActor
 from marl_ray.algorithms.impala.config import ImpalaConfig
@@ -31,12 +32,12 @@ LEARNER_CPUS = 0.5
 class ImpalaDriver:
     def __init__(self, config: ImpalaConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
         self.config = config
-        self.prefix = name_prefix
         self.metrics = metrics
         self.learner = ImpalaLearnerActor.options(
             name=f"{name_prefix}/learner", num_cpus=LEARNER_CPUS, num_gpus=config.learner_gpus
         ).remote(config)
         self.actors: list[Any] = [None] * config.num_actors
+        self.names = ActorNames(name_prefix, "actor")
         self.restarts = 0
         self.env_steps = 0
         self.trajectories = 0
@@ -54,10 +55,9 @@ class ImpalaDriver:
         self._launch_idle()
 
     def _start_actor(self, i: int) -> None:
-        seed_index = i + self.config.num_actors * self.restarts
-        suffix = f"-r{self.restarts}" if self.actors[i] is not None else ""
+        name, seed_index = self.names.next(i, replacement=self.actors[i] is not None)
         self.actors[i] = ImpalaActor.options(
-            name=f"{self.prefix}/actor-{i}{suffix}", num_cpus=self.config.num_cpus_per_actor
+            name=name, num_cpus=self.config.num_cpus_per_actor
         ).remote(self.config, seed_index)
 
     def _launch(self, i: int) -> None:

@@ -16,11 +16,14 @@ def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
     """Joins trajectories along the batch axis (`[T, B1] + [T, B2] -> [T, B1 + B2]`)."""
     if len(rollouts) == 1:
         return rollouts[0]
+    # Every field is time-major [T, B, ...] except bootstrap_obs, which is [B, ...].
     return Rollout(
-        *(
-            torch.cat(parts, dim=1 if i < 7 else 0)
-            for i, parts in enumerate(zip(*rollouts, strict=True))
-        )
+        **{
+            name: torch.cat(
+                [getattr(r, name) for r in rollouts], dim=0 if name == "bootstrap_obs" else 1
+            )
+            for name in Rollout._fields
+        }
     )
 
 
