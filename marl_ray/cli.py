@@ -1,4 +1,5 @@
-"""`marl-ray`: list envs, train, tune and evaluate from experiment files."""
+"""`marl-ray`: list envs, train, tune and evaluate from experiment files; submit them to a
+cluster as Ray jobs and follow them."""
 
 from __future__ import annotations
 
@@ -40,15 +41,41 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print a JSON summary as last line")
 
     p = sub.add_parser("report", help="trial table, best experiment file and trials.png")
-    p.add_argument("run_dir", help="a run folder (results/<name>-<timestamp>)")
+    p.add_argument("run_dir", help="a run folder (results/<name>-<timestamp>) or its URI")
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint's policies")
-    p.add_argument("checkpoint", help="a trial's checkpoint_NNNNNN folder")
+    p.add_argument("checkpoint", help="a trial's checkpoint_NNNNNN folder (path or URI)")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="load an RLlib checkpoint from outside a marl-ray run folder (it is a pickle)",
+    )
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--explore", action="store_true", help="sample actions instead of argmax")
     p.add_argument("--render", metavar="OUT.gif", help="write a GIF of one episode")
     p.add_argument("--json", action="store_true", help="print a JSON summary as last line")
+
+    address_help = (
+        "Ray dashboard address, e.g. http://127.0.0.1:8265 (default: $RAY_API_SERVER_ADDRESS)"
+    )
+    p = sub.add_parser("submit", help="run an experiment file as a Ray job on a cluster")
+    p.add_argument("file", help="experiment YAML file inside this checkout")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--address", help=address_help)
+    p.add_argument("--search", action="store_true", help="run the tune block's search")
+    p.add_argument("--runtime-env", metavar="FILE", help="runtime env YAML (pip, env_vars)")
+    p.add_argument("--follow", action="store_true", help="stream logs; exit with job status")
+
+    p = sub.add_parser("jobs", help="list jobs, or show/stream/stop one")
+    p.add_argument("action", choices=["list", "status", "logs", "stop"])
+    p.add_argument("job_id", nargs="?", help="job id (all actions but list)")
+    p.add_argument("--address", help=address_help)
+    p.add_argument("--follow", action="store_true", help="logs: stream until the job ends")
+
+    p = sub.add_parser("status", help="jobs on the cluster with their trials and actors")
+    p.add_argument("--address", help=address_help)
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -107,17 +134,16 @@ def _report(args) -> int:
 
 
 def _print_report(run_dir: str, build: bool = False) -> None:
-    from pathlib import Path
+    from marl_ray.report import publish_report
+    from marl_ray.storage import RunStorage
 
-    from marl_ray.report import build_report
-
-    path = Path(run_dir) / "report.md"
+    storage = RunStorage.of(run_dir)
+    path = storage.local / "report.md"
     if build or not path.is_file():
-        report = build_report(run_dir)
-        path = report.markdown
+        path = publish_report(storage).markdown
     print()
     print(path.read_text())
-    print(f"report: {path}")
+    print(f"report: {storage.display(path)}")
 
 
 def _evaluate(args) -> int:
@@ -129,6 +155,7 @@ def _evaluate(args) -> int:
         seed=args.seed,
         explore=args.explore,
         render=args.render,
+        trust=args.trust,
     )
     _print_summary(result.to_dict(), args.json)
     return 0
@@ -144,12 +171,90 @@ def _print_summary(data: dict, as_json: bool) -> None:
         print(json.dumps(data, default=str))
 
 
+def _submit(args) -> int:
+    from marl_ray.jobs.client import follow, job_client, submit_experiment
+
+    client = job_client(args.address)
+    sub = submit_experiment(
+        args.file,
+        args.overrides,
+        address=args.address,
+        search=args.search,
+        runtime_env_file=args.runtime_env,
+        client=client,
+    )
+    print(f"job: {sub.job_id}")
+    print(f"results: {sub.storage_path}/<name>-<timestamp> on the node running the job")
+    if not args.follow:
+        print(f"follow it with: marl-ray jobs logs {sub.job_id} --follow")
+        return 0
+    status = follow(client, sub.job_id)
+    print(f"job {sub.job_id}: {status}")
+    return 0 if status == "SUCCEEDED" else 1
+
+
+def _jobs(args) -> int:
+    from marl_ray.jobs.client import job_client
+
+    client = job_client(args.address)
+    try:
+        return _job_action(client, args)
+    except RuntimeError as exc:  # the job API's errors, e.g. an unknown job id (404)
+        raise ConfigError(f"{exc} (marl-ray jobs list shows the jobs)") from exc
+
+
+def _job_action(client, args) -> int:
+    from marl_ray.jobs.client import follow
+
+    if args.action == "list":
+        for info in sorted(client.list_jobs(), key=lambda j: j.start_time or 0):
+            print(
+                f"{info.submission_id or info.job_id:28s} {info.status.value:10s} {info.entrypoint}"
+            )
+        return 0
+    if not args.job_id:
+        raise ConfigError(f"marl-ray jobs {args.action} needs a JOB_ID (see marl-ray jobs list)")
+    if args.action == "status":
+        info = client.get_job_info(args.job_id)
+        print(f"{args.job_id}: {info.status.value}")
+        if info.message:
+            print(info.message)
+        return 0
+    if args.action == "logs":
+        if args.follow:
+            status = follow(client, args.job_id)
+            print(f"job {args.job_id}: {status}")
+            return 0 if status == "SUCCEEDED" else 1
+        print(client.get_job_logs(args.job_id), end="")
+        return 0
+    stopped = client.stop_job(args.job_id)
+    print(f"{args.job_id}: {'stop requested' if stopped else 'already finished'}")
+    return 0
+
+
+def _status(args) -> int:
+    from dataclasses import asdict
+
+    from marl_ray.jobs.client import job_client
+    from marl_ray.jobs.status import cluster_status, format_status
+
+    jobs = cluster_status(job_client(args.address), args.address)
+    if args.json:
+        print(json.dumps([asdict(j) for j in jobs]))
+    else:
+        print(format_status(jobs))
+    return 0
+
+
 _COMMANDS = {
     "envs": _envs,
     "train": _train,
     "tune": _tune,
     "report": _report,
     "evaluate": _evaluate,
+    "submit": _submit,
+    "jobs": _jobs,
+    "status": _status,
 }
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import yaml
 
 import envs
 from envs.schema import ConfigError, check, from_mapping
+from marl_ray.storage import check_storage_path
 
 SEARCH_TYPES = ("grid_search", "choice", "uniform", "loguniform", "randint")
 
@@ -36,6 +37,18 @@ def metric_key(name: str) -> str:
         f"unknown metric {name!r}; use one of {', '.join(METRIC_KEYS)} or a full RLlib "
         "result key such as 'env_runners/episode_return_mean'"
     )
+
+
+def result_value(result: dict[str, Any], key: str) -> Any:
+    """Reads a '/'-separated key (`env_runners/success_rate`) from a nested Tune result."""
+    if key in result:
+        return result[key]
+    node: Any = result
+    for part in key.split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 @dataclass(frozen=True)
@@ -252,16 +265,14 @@ class ExperimentConfig:
     tune: TuneSection = field(default_factory=TuneSection)
     seed: int | None = 0
     storage_path: str = "results"
-    """Where runs are written: a local folder (relative to the working directory)."""
+    """Where runs are written: a local folder (relative to the working directory) or a
+    cloud URI (s3://bucket/runs, gs://..., file:///shared/runs) that every node reaches."""
 
     def __post_init__(self) -> None:
         for key in self.tune.pbt.hyperparam_mutations:
             check_key_path(key, type(self))
-        check(
-            "://" not in self.storage_path,
-            f"storage_path={self.storage_path!r}: only local folders are supported so far "
-            "(on a cluster, use a folder every node can reach, e.g. a shared mount)",
-        )
+        storage_error = check_storage_path(self.storage_path)
+        check(storage_error is None, storage_error or "")
         for key in self.tune.search_space:
             check_key_path(key, type(self))
 

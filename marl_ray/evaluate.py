@@ -9,6 +9,7 @@ not over-represented.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from envs.schema import ConfigError
 from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
+from marl_ray.storage import fetch_checkpoint
 
 RL_MODULE_DIR = Path("learner_group") / "learner" / "rl_module"
 
@@ -51,10 +53,17 @@ class EvaluationResult:
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 
 
-def load_checkpoint(path: str | Path) -> tuple[ExperimentConfig, dict[str, LogitsFn], Callable]:
+def load_checkpoint(
+    path: str | Path, trust: bool = False
+) -> tuple[ExperimentConfig, dict[str, LogitsFn], Callable]:
     """The experiment behind a checkpoint, its policies (policy id -> observations-to-logits
-    function) and the agent -> policy id mapping."""
-    ckpt = Path(path).expanduser().resolve()
+    function) and the agent -> policy id mapping.
+
+    RLlib stores module classes as pickles, and unpickling runs code: an RLlib checkpoint is
+    loaded only from inside a marl-ray run folder, or with `trust=True` (said on stderr).
+    Our own algorithms' checkpoints hold tensors only and load with `weights_only=True`.
+    """
+    ckpt = fetch_checkpoint(str(path))
     if not ckpt.is_dir():
         raise CheckpointError(f"checkpoint {str(ckpt)!r} does not exist (expected a folder)")
     params_file = ckpt.parent / "params.json"
@@ -69,6 +78,17 @@ def load_checkpoint(path: str | Path) -> tuple[ExperimentConfig, dict[str, Logit
     exp = build_experiment(params["experiment"], values=params.get("search") or {})
     if own:
         return exp, _own_policies(exp, ckpt), shared_policy_mapping
+    in_run = (ckpt.parent.parent / "experiment.yaml").is_file()
+    if not in_run and not trust:
+        raise CheckpointError(
+            f"{ckpt} is not inside a marl-ray run folder (no experiment.yaml two levels up), "
+            "and RLlib checkpoints are pickles that run code when loaded; pass --trust if you "
+            "know where it comes from"
+        )
+    if not in_run:
+        print(
+            f"marl-ray: unpickling RLlib modules from {ckpt} (trusted by --trust)", file=sys.stderr
+        )
     _, mapping = policy_setup(exp.multi_agent.policies, ())
     return exp, _rllib_policies(modules_dir), mapping
 
@@ -113,11 +133,12 @@ def evaluate_checkpoint(
     explore: bool = False,
     render: str | Path | None = None,
     num_envs: int = 16,
+    trust: bool = False,
 ) -> EvaluationResult:
     """Mean return, success rate and per-agent returns over `episodes` episodes."""
     if episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
-    exp, policies, mapping = load_checkpoint(path)
+    exp, policies, mapping = load_checkpoint(path, trust=trust)
     core = envs.make_batched(exp.env.name, min(num_envs, episodes), exp.env.config)
     space = core.action_spaces[core.possible_agents[0]]
     if not isinstance(space, gym.spaces.Discrete):

@@ -3,10 +3,24 @@ algorithm, experiment and trial. Ray exports them on the metrics port (as `ray_m
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from ray.util import metrics
+
+from marl_ray.config import result_value
 
 PREFIX = "marl_ray_"
 TAG_KEYS = ("algorithm", "experiment", "trial")
+# Result keys every algorithm reports each iteration -> gauge names on the dashboard.
+RESULT_GAUGES = {
+    "training_iteration": "training_iteration",
+    "num_env_steps_sampled_lifetime": "env_steps_lifetime",
+    "env_runners/episode_return_mean": "episode_return_mean",
+    "env_runners/episode_len_mean": "episode_len_mean",
+    "env_runners/success_rate": "success_rate",
+    "time_this_iter_s": "iteration_time_s",
+}
 
 
 class AlgorithmMetrics:
@@ -30,3 +44,10 @@ class AlgorithmMetrics:
             g.set_default_tags(self.tags)
             self._gauges[name] = g
         return self._gauges[name]
+
+    def report_result(self, result: dict[str, Any]) -> None:
+        """Sets the gauges of `RESULT_GAUGES` from one Tune result (nested or '/'-keyed)."""
+        for key, name in RESULT_GAUGES.items():
+            value = result_value(result, key)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                self.gauge(name, f"{key} of the latest training iteration").set(float(value))

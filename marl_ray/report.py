@@ -18,6 +18,7 @@ import yaml
 from envs.schema import ConfigError
 from marl_ray.config import METRIC_KEYS, build_experiment, metric_key
 from marl_ray.results import finite_or_none, plot_learning_curves
+from marl_ray.storage import RunStorage
 
 STEPS = METRIC_KEYS["timesteps"]
 
@@ -158,3 +159,17 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def publish_report(storage: RunStorage) -> Report:
+    """Builds the report of a run folder (local or URI) and copies its files into it."""
+    storage.pull()
+    report = build_report(storage.local)
+    storage.push(
+        *(
+            p.relative_to(storage.local).as_posix()
+            for p in (report.markdown, report.best_experiment, report.plot)
+            if p is not None
+        )
+    )
+    return report

@@ -16,12 +16,19 @@ from ray import tune
 
 from envs.schema import ConfigError
 from marl_ray import tuning
-from marl_ray.config import METRIC_KEYS, ExperimentConfig, build_experiment, metric_key
+from marl_ray.config import (
+    METRIC_KEYS,
+    ExperimentConfig,
+    build_experiment,
+    metric_key,
+    result_value,
+)
 from marl_ray.param_space import make_param_space
-from marl_ray.report import build_report
+from marl_ray.report import publish_report
 from marl_ray.results import finite_or_none, plot_learning_curves, write_json_atomic
 from marl_ray.rllib.algorithm_config import build_algorithm_config, resolve_learner_gpus
 from marl_ray.rllib.registration import register_envs
+from marl_ray.storage import RunStorage
 from marl_ray.trainables import RLLIB_ALGORITHMS, trainable_class
 
 PROGRESS_COLUMNS = {
@@ -62,7 +69,8 @@ def connect(address: str | None, num_cpus: int | None = None) -> None:
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
+        # "local": a new instance, never a `ray start` cluster this machine happens to run.
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
 
 
 def run_experiment(
@@ -82,15 +90,16 @@ def run_experiment(
     pbt = search and exp.tune.scheduler == "pbt"
     param_space = make_param_space(exp, learner_gpus, search)
     run_name = f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    run_dir = Path(_storage_path(exp.storage_path)) / run_name
-    _write_experiment(run_dir, exp, search)  # first, so an interrupted run can resume
+    storage = RunStorage.at(exp.storage_path, run_name)
+    _write_experiment(storage, exp, search)  # first, so an interrupted run can resume
+    print(f"marl-ray: writing this run to {storage.location}", flush=True)
     tuner = tune.Tuner(
         trainable_class(exp.algorithm),
         param_space=param_space,
         tune_config=tune_config,
         run_config=tune.RunConfig(
             name=run_name,
-            storage_path=str(run_dir.parent),
+            storage_path=storage.parent,
             stop=exp.stop.criteria(),
             verbose=verbose,
             failure_config=tune.FailureConfig(max_failures=exp.tune.max_failures),
@@ -106,28 +115,28 @@ def run_experiment(
             ),
         ),
     )
-    return _finish(tuner.fit(), exp, run_dir, started)
+    return _finish(tuner.fit(), exp, storage, started)
 
 
 def resume_experiment(path: str | Path, *, address: str | None = None) -> RunSummary:
     """Continues an interrupted run (`Tuner.restore`): finished trials are kept, unfinished
     and errored ones go on from their last checkpoint."""
     started = time.time()
-    run_dir = Path(path).expanduser().resolve()
-    spec = run_dir / "experiment.yaml"
-    if not spec.is_file():
-        raise ConfigError(f"{run_dir} is not a marl-ray run folder (no experiment.yaml)")
-    exp = build_experiment(yaml.safe_load(spec.read_text()))
+    storage = RunStorage.of(str(path))
+    spec = storage.read_text("experiment.yaml")
+    if spec is None:
+        raise ConfigError(f"{storage.location} is not a marl-ray run folder (no experiment.yaml)")
+    exp = build_experiment(yaml.safe_load(spec))
     _prepare(address)
-    if not tune.Tuner.can_restore(str(run_dir)):
-        raise ConfigError(f"{run_dir} holds no Tune experiment state to resume from")
+    if not tune.Tuner.can_restore(storage.location):
+        raise ConfigError(f"{storage.location} holds no Tune experiment state to resume from")
     tuner = tune.Tuner.restore(
-        str(run_dir),
+        storage.location,
         trainable=trainable_class(exp.algorithm),
         resume_unfinished=True,
         resume_errored=True,
     )
-    return _finish(tuner.fit(), exp, run_dir, started)
+    return _finish(tuner.fit(), exp, storage, started)
 
 
 def _prepare(address: str | None) -> None:
@@ -137,11 +146,13 @@ def _prepare(address: str | None) -> None:
     register_envs()
 
 
-def _finish(grid, exp: ExperimentConfig, run_dir: Path, started: float) -> RunSummary:
-    summary = summarise(grid, exp, run_dir, time.time() - started)
-    write_json_atomic(run_dir / "summary.json", summary.to_dict())
+def _finish(grid, exp: ExperimentConfig, storage: RunStorage, started: float) -> RunSummary:
+    storage.pull()  # trial results, for the plots and the report (no-op when local)
+    summary = summarise(grid, exp, storage, time.time() - started)
+    write_json_atomic(storage.local / "summary.json", summary.to_dict())
+    storage.push("summary.json", *(["learning_curve.png"] if summary.learning_curve else []))
     if len(grid) > 1:
-        build_report(run_dir)
+        publish_report(storage)
     return summary
 
 
@@ -153,53 +164,53 @@ def check_algorithm_config(exp: ExperimentConfig, learner_gpus: int) -> None:
         trainable_class(exp.algorithm).build_config(exp, learner_gpus)
 
 
-def _storage_path(path: str) -> str:
-    return str(Path(path).expanduser().resolve())
-
-
-def _write_experiment(run_dir: Path, exp: ExperimentConfig, search: bool) -> None:
+def _write_experiment(storage: RunStorage, exp: ExperimentConfig, search: bool) -> None:
     data = exp.to_dict()
     if not search:  # a `train` run used none of the tune block's search
         data["tune"]["search_space"] = {}
         data["tune"]["scheduler"] = "none"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "experiment.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    storage.local.mkdir(parents=True, exist_ok=True)
+    (storage.local / "experiment.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    storage.push("experiment.yaml")
 
 
-def summarise(grid, exp: ExperimentConfig, run_dir: Path, wall_s: float) -> RunSummary:
+def summarise(grid, exp: ExperimentConfig, storage: RunStorage, wall_s: float) -> RunSummary:
     """Picks the best trial by the experiment's metric, plots every trial's curve."""
     errors = [r.error for r in grid if r.error is not None]
     if errors and len(errors) == len(grid):
         raise RuntimeError(f"every trial failed; first error: {errors[0]}")
     key = metric_key(exp.tune.metric)
     ok = [r for r in grid if r.error is None]
-    scored = [r for r in ok if finite_or_none(_get(r.metrics, key)) is not None]
+    scored = [r for r in ok if finite_or_none(result_value(r.metrics, key)) is not None]
     pool = scored or ok
     sign = 1 if exp.tune.mode == "max" else -1
-    best = max(pool, key=lambda r: sign * (finite_or_none(_get(r.metrics, key)) or 0.0))
+    best = max(pool, key=lambda r: sign * (finite_or_none(result_value(r.metrics, key)) or 0.0))
     curves = {Path(r.path).name: r.metrics_dataframe for r in ok if r.metrics_dataframe is not None}
     best_name = Path(best.path).name
     curve = None
     if curves:
         curve = plot_learning_curves(
-            curves, run_dir / "learning_curve.png", f"{exp.algorithm} on {exp.env.name}", best_name
+            curves,
+            storage.local / "learning_curve.png",
+            f"{exp.algorithm} on {exp.env.name}",
+            best_name,
         )
     m = best.metrics
     return RunSummary(
         algorithm=exp.algorithm,
         env=exp.env.name,
         name=exp.name,
-        run_dir=str(run_dir),
+        run_dir=storage.location,
         trials=len(grid),
         best_trial=best_name,
-        timesteps=_int_or_none(_get(m, METRIC_KEYS["timesteps"])),
+        timesteps=_int_or_none(result_value(m, METRIC_KEYS["timesteps"])),
         training_iterations=_int_or_none(m.get("training_iteration")),
-        episode_return_mean=finite_or_none(_get(m, METRIC_KEYS["episode_return_mean"])),
-        success_rate=finite_or_none(_get(m, METRIC_KEYS["success_rate"])),
-        checkpoint=best.checkpoint.path if best.checkpoint else None,
-        learning_curve=str(curve) if curve else None,
+        episode_return_mean=finite_or_none(result_value(m, METRIC_KEYS["episode_return_mean"])),
+        success_rate=finite_or_none(result_value(m, METRIC_KEYS["success_rate"])),
+        checkpoint=storage.uri_of(best.checkpoint.path) if best.checkpoint else None,
+        learning_curve=storage.display(curve),
         wall_s=round(wall_s, 1),
-        best_config=_trial_search_values(Path(best.path)),
+        best_config=_trial_search_values(storage.local / Path(best.path).name),
     )
 
 
@@ -207,18 +218,6 @@ def _trial_search_values(trial_dir: Path) -> dict[str, Any]:
     """The search values Tune sampled for a trial (its results report RLlib's config)."""
     params = trial_dir / "params.json"
     return dict(json.loads(params.read_text()).get("search") or {}) if params.is_file() else {}
-
-
-def _get(metrics: dict[str, Any], key: str) -> Any:
-    """Reads a '/'-separated key from Tune's nested result dict."""
-    node: Any = metrics
-    if key in metrics:
-        return metrics[key]
-    for part in key.split("/"):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _int_or_none(value: Any) -> int | None:

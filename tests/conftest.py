@@ -21,6 +21,7 @@ def ray_session(tmp_path_factory):
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     ray.init(
+        address="local",  # never a `ray start` head that a test (or the user) runs
         num_cpus=2,
         num_gpus=1,  # a fake GPU: learners must request it and still run on CPU
         include_dashboard=False,

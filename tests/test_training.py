@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,14 @@ def test_train_then_evaluate_through_the_cli(trained, capsys, tmp_path):
     assert 0.0 <= result["success_rate"] <= 1.0
     assert set(result["agent_returns"]) == {"agent_0", "agent_1"}
     assert gif.stat().st_size > 1000
+
+    # Outside its run folder an RLlib checkpoint (pickles) loads only with --trust.
+    moved = tmp_path / "elsewhere" / "trial" / ckpt.name
+    shutil.copytree(ckpt, moved)
+    shutil.copy(ckpt.parent / "params.json", moved.parent / "params.json")
+    assert main(["evaluate", str(moved), "--episodes", "2"]) == 2
+    assert "--trust" in capsys.readouterr().err
+    assert main(["evaluate", str(moved), "--episodes", "2", "--trust"]) == 0
 
 
 def test_tune_runs_the_search_space_with_independent_policies(ray_session, tmp_path, capsys):

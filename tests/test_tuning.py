@@ -171,18 +171,25 @@ def _wait_for_first_terminated_trial(root: Path, timeout: float) -> Path:
     raise AssertionError("no trial finished in time")
 
 
-def test_report_builds_from_a_real_results_folder(ray_session, tmp_path, capsys):
+def test_report_builds_from_a_real_results_folder_at_a_uri(ray_session, tmp_path, capsys):
+    """Storage given as a URI goes through pyarrow (as s3:// or gs:// would); file:// lets the
+    test read what landed there."""
     exp = load_experiment(
         A3C_GRID,
         [
             *SMALL_A3C,
             "stop.training_iteration=2",
-            f"storage_path={tmp_path}",
+            f"storage_path=file://{tmp_path}",
             "tune.search_space={training.lr: {grid_search: [0.0001, 0.003]}}",
         ],
     )
     summary = run_experiment(exp, search=True, verbose=0)
-    report = build_report(summary.run_dir)
+    run_dir = tmp_path / summary.run_dir.rsplit("/", 1)[1]
+    assert summary.run_dir == f"file://{run_dir}"
+    assert summary.checkpoint.startswith(f"file://{run_dir}/")
+    for name in ("experiment.yaml", "summary.json", "learning_curve.png", "report.md"):
+        assert (run_dir / name).is_file(), name
+    report = build_report(run_dir)
     assert len(report.rows) == 2 and report.rows[0].best >= report.rows[1].best
     text = report.markdown.read_text()
     assert "| trial | training.lr | best success_rate |" in text
@@ -192,3 +199,9 @@ def test_report_builds_from_a_real_results_folder(ray_session, tmp_path, capsys)
     assert report.plot.stat().st_size > 10_000
     assert main(["report", summary.run_dir]) == 0
     assert "best_experiment.yaml" in capsys.readouterr().out
+    assert main(["evaluate", summary.checkpoint, "--episodes", "4"]) == 0
+
+
+def test_unknown_storage_scheme_is_rejected():
+    with pytest.raises(ConfigError, match="unknown URI scheme 'ftp'.*s3, gs"):
+        load_experiment(A3C_GRID, ["storage_path=ftp://host/runs"])

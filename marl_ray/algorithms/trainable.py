@@ -58,19 +58,21 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         self.algo_config = self.build_config(self.experiment, gpus)
         trial = self.trial_id or f"local-{id(self):x}"
         name = self.algorithm.lower()
-        metrics = AlgorithmMetrics(name, self.experiment.name, trial)
-        self.driver = self.make_driver(self.algo_config, f"{name}/{trial}", metrics)
+        self.metrics = AlgorithmMetrics(name, self.experiment.name, trial)
+        self.driver = self.make_driver(self.algo_config, f"{name}/{trial}", self.metrics)
 
     def step(self) -> dict[str, Any]:
         figures = self.driver.train()
         window = self.driver.window
-        return {
+        result = {
             "num_env_steps_sampled_lifetime": self.driver.env_steps,
             "env_runners": {**window.means(), "num_episodes_lifetime": window.total},
             "learners": {k: v for k, v in figures.items() if k != "env_steps_per_s"},
             "env_steps_per_s": figures["env_steps_per_s"],
             "worker_restarts": self.driver.restarts,
         }
+        self.metrics.report_result({**result, "training_iteration": self.iteration + 1})
+        return result
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         state = self.driver.state_dict()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ray.tune.result import TRIAL_INFO
+
 from marl_ray.algorithms.core.device import select_device
+from marl_ray.metrics import AlgorithmMetrics
 from marl_ray.param_space import experiment_from_param_space
 from marl_ray.rllib.algorithm_config import ALGORITHM_CLASSES, build_algorithm_config
 from marl_ray.rllib.registration import register_envs
@@ -24,6 +27,12 @@ def to_algorithm_config(config: Any, *, in_trial: bool = False):
     return build_algorithm_config(exp, learner_gpus=gpus)
 
 
+def experiment_name(config: Any) -> str:
+    if isinstance(config, dict) and "experiment" in config:
+        return str(config["experiment"].get("name", "unnamed"))
+    return "unnamed"
+
+
 def _experiment_trainable(algorithm: str) -> type:
     base = ALGORITHM_CLASSES[algorithm]
 
@@ -34,7 +43,20 @@ def _experiment_trainable(algorithm: str) -> type:
 
         def __init__(self, config=None, *args, **kwargs):
             register_envs()
+            name = experiment_name(config)
+            # Tune's trial info rides in the config dict, which becomes an AlgorithmConfig.
+            trial_info = config.pop(TRIAL_INFO, None) if isinstance(config, dict) else None
             super().__init__(to_algorithm_config(config, in_trial=True), *args, **kwargs)
+            self._trial_info = trial_info or self._trial_info
+            trial = self.trial_id if trial_info else f"local-{id(self):x}"
+            self.dashboard_metrics = AlgorithmMetrics(algorithm.lower(), name, trial)
+
+        def step(self):
+            result = super().step()
+            self.dashboard_metrics.report_result(
+                {**result, "training_iteration": self.iteration + 1}
+            )
+            return result
 
     ExperimentAlgorithm.__name__ = ExperimentAlgorithm.__qualname__ = f"Experiment{algorithm}"
     ExperimentAlgorithm.__module__ = __name__

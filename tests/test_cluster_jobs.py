@@ -1,0 +1,248 @@
+"""Integration: a real `ray start --head` (dashboard on loopback, token auth on), experiments
+submitted with `marl-ray submit`, followed, summarised, and their metrics scraped.
+
+The head runs in its own process group with its own temp dir and token file; the fixture
+stops that group and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TINY = [
+    "stop.training_iteration=2",
+    "stop.timesteps_total=null",
+    "stop.time_total_s=null",
+    "stop.metric={}",
+    "training.train_batch_size=400",
+    "training.minibatch_size=100",
+    "training.num_epochs=2",
+]
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _get(url: str, headers: dict | None = None, timeout: float = 5.0) -> str:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read().decode()
+
+
+class Head:
+    def __init__(self, proc: subprocess.Popen, dashboard: str, metrics: str, token_file: Path):
+        self.proc, self.dashboard, self.metrics, self.token_file = (
+            proc,
+            dashboard,
+            metrics,
+            token_file,
+        )
+
+    def client_env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+        env.update(RAY_AUTH_TOKEN_PATH=str(self.token_file), PATH=f"{BIN}:{env['PATH']}")
+        env.update(extra)
+        return env
+
+    def marl_ray(self, *args: str, timeout: float = 300, **env: str):
+        return subprocess.run(
+            [str(BIN / "marl-ray"), *args],
+            cwd=ROOT,
+            env=self.client_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="module")
+def head(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("head")
+    token_file = tmp / "auth_token"
+    token_file.write_text(secrets.token_hex(32))
+    gcs, dash, metrics, agent, agent_grpc, runtime_env, client = _free_ports(7)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(
+        RAY_AUTH_MODE="token",
+        RAY_AUTH_TOKEN_PATH=str(token_file),
+        PATH=f"{BIN}:{env['PATH']}",  # the job's `python` is this venv's
+    )
+    log = open(tmp / "head.log", "w")  # noqa: SIM115 (closed at teardown)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "ray"),
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            f"--port={gcs}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dash}",
+            f"--metrics-export-port={metrics}",
+            f"--dashboard-agent-listen-port={agent}",
+            f"--dashboard-agent-grpc-port={agent_grpc}",
+            f"--runtime-env-agent-port={runtime_env}",
+            f"--ray-client-server-port={client}",
+            "--num-cpus=2",
+            f"--temp-dir={tmp / 'ray'}",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopping it stops only this head
+    )
+    dashboard = f"http://127.0.0.1:{dash}"
+    try:
+        deadline = time.time() + 90
+        headers = {"Authorization": f"Bearer {token_file.read_text()}"}
+        while True:
+            try:
+                _get(f"{dashboard}/api/version", headers)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(
+                        f"head did not come up: {(tmp / 'head.log').read_text()}"
+                    ) from None
+                time.sleep(1)
+        yield Head(proc, dashboard, f"http://127.0.0.1:{metrics}/metrics", token_file)
+    finally:
+        _stop_group(proc)
+        log.close()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    pgid = proc.pid  # leader of its own session
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=15)
+    time.sleep(2)  # let the group's other processes act on the signal
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def _job_id(output: str) -> str:
+    return next(line.split()[1] for line in output.splitlines() if line.startswith("job: "))
+
+
+def test_submit_follow_status_logs_results_and_metrics(head, tmp_path):
+    storage = tmp_path / "results"
+    sets = [a for s in [*TINY, f"storage_path={storage}"] for a in ("--set", s)]
+    submit = subprocess.Popen(
+        [str(BIN / "marl-ray"), "submit", "tune_configs/grid_world_ppo.yaml", *sets]
+        + ["--address", head.dashboard, "--follow"],
+        cwd=ROOT,
+        env=head.client_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # While it runs, the status summary shows the job and its trial actor.
+    from marl_ray.jobs.client import job_client
+    from marl_ray.jobs.status import cluster_status
+
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(head.token_file)
+    try:
+        client, seen, deadline = job_client(head.dashboard), [], time.time() + 240
+        while submit.poll() is None and time.time() < deadline:
+            jobs = cluster_status(client, head.dashboard)
+            seen += [(j.status, t["class"]) for j in jobs for t in j.trials]
+            if ("RUNNING", "ExperimentPPO") in seen:
+                break
+            time.sleep(0.3)
+    finally:
+        del os.environ["RAY_AUTH_TOKEN_PATH"]
+    out, _ = submit.communicate(timeout=300)
+    assert submit.returncode == 0, out
+    job_id = _job_id(out)
+    assert f"job {job_id}: SUCCEEDED" in out
+    assert ("RUNNING", "ExperimentPPO") in seen, seen
+    status = head.marl_ray("status", "--address", head.dashboard)
+    assert status.returncode == 0 and job_id in status.stdout and "SUCCEEDED" in status.stdout
+
+    logs = head.marl_ray("jobs", "logs", job_id, "--address", head.dashboard)
+    assert logs.returncode == 0, logs.stderr
+    assert "training_iterations    2" in logs.stdout
+    run_dirs = list(storage.glob("grid_world_ppo-*"))
+    assert len(run_dirs) == 1 and f"writing this run to {run_dirs[0]}" in logs.stdout
+    summary = json.loads((run_dirs[0] / "summary.json").read_text())
+    assert summary["training_iterations"] == 2 and Path(summary["checkpoint"]).is_dir()
+
+    state = head.marl_ray("jobs", "status", job_id, "--address", head.dashboard)
+    assert f"{job_id}: SUCCEEDED" in state.stdout
+
+    # Our gauges, tagged with the experiment, on the metrics port (Ray prefixes `ray_`).
+    deadline, series = time.time() + 60, []
+    while not series and time.time() < deadline:
+        series = [
+            line
+            for line in _get(head.metrics).splitlines()
+            if line.startswith("ray_marl_ray_training_iteration{")
+            and 'experiment="grid_world_ppo"' in line
+        ]
+        time.sleep(2)
+    assert series and series[0].endswith(" 2.0"), series
+
+
+def test_bad_config_job_fails_with_the_validation_message(head, tmp_path):
+    result = head.marl_ray(
+        "submit",
+        "tune_configs/grid_world_ppo.yaml",
+        *("--set", "training.extra.no_such_setting=1", "--set", f"storage_path={tmp_path}"),
+        *("--address", head.dashboard, "--follow"),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    job_id = _job_id(result.stdout)
+    assert f"job {job_id}: FAILED" in result.stdout
+    logs = head.marl_ray("jobs", "logs", job_id, "--address", head.dashboard).stdout
+    assert "training key 'no_such_setting' is not an option of PPO" in logs
+
+
+def test_schema_errors_are_caught_before_submitting(head):
+    result = head.marl_ray(
+        "submit",
+        "tune_configs/grid_world_ppo.yaml",
+        "--set",
+        "training.lrr=1",
+        "--address",
+        head.dashboard,
+    )
+    assert result.returncode == 2 and "lrr" in result.stderr and "job:" not in result.stdout
+
+
+def test_missing_or_wrong_token_says_what_to_do(head, tmp_path):
+    no_token = head.marl_ray(
+        "jobs", "list", "--address", head.dashboard, RAY_AUTH_TOKEN_PATH="", HOME=str(tmp_path)
+    )
+    assert no_token.returncode == 2
+    assert "no token was found" in no_token.stderr and "RAY_AUTH_TOKEN" in no_token.stderr
+    wrong = head.marl_ray("jobs", "list", "--address", head.dashboard, RAY_AUTH_TOKEN="nope")
+    assert wrong.returncode == 2 and "was rejected" in wrong.stderr
+    unknown = head.marl_ray("jobs", "status", "raysubmit_nope", "--address", head.dashboard)
+    assert unknown.returncode == 2 and "does not exist" in unknown.stderr
