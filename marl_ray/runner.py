@@ -16,6 +16,7 @@ from ray import tune
 
 from envs.schema import ConfigError
 from marl_ray import tuning
+from marl_ray.auth import HOW_TO_GET_A_TOKEN, enable_token_auth_if_found, is_auth_failure
 from marl_ray.config import (
     METRIC_KEYS,
     ExperimentConfig,
@@ -67,7 +68,16 @@ def connect(address: str | None, num_cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     if address:
-        ray.init(address=address, log_to_driver=True)
+        token = enable_token_auth_if_found()
+        try:
+            ray.init(address=address, log_to_driver=True)
+        except ConnectionError as exc:
+            if not is_auth_failure(exc):
+                raise
+            used = f"the token from {token.source} was rejected" if token else "no token found"
+            raise ConfigError(
+                f"the Ray cluster at {address} refused us: {used}. {HOW_TO_GET_A_TOKEN}"
+            ) from exc
     else:
         # "local": a new instance, never a `ray start` cluster this machine happens to run.
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,14 +51,15 @@ def _get(url: str, headers: dict | None = None, timeout: float = 5.0) -> str:
         return response.read().decode()
 
 
+@dataclass(frozen=True)
 class Head:
-    def __init__(self, proc: subprocess.Popen, dashboard: str, metrics: str, token_file: Path):
-        self.proc, self.dashboard, self.metrics, self.token_file = (
-            proc,
-            dashboard,
-            metrics,
-            token_file,
-        )
+    """The head a test started: its process, dashboard and metrics URLs, GCS address, token."""
+
+    proc: subprocess.Popen
+    dashboard: str
+    metrics: str
+    gcs: str
+    token_file: Path
 
     def client_env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
@@ -127,7 +129,8 @@ def head(tmp_path_factory):
                         f"head did not come up: {(tmp / 'head.log').read_text()}"
                     ) from None
                 time.sleep(1)
-        yield Head(proc, dashboard, f"http://127.0.0.1:{metrics}/metrics", token_file)
+        metrics_url = f"http://127.0.0.1:{metrics}/metrics"
+        yield Head(proc, dashboard, metrics_url, f"127.0.0.1:{gcs}", token_file)
     finally:
         _stop_group(proc)
         log.close()
@@ -170,10 +173,12 @@ def test_submit_follow_status_logs_results_and_metrics(head, tmp_path):
     os.environ["RAY_AUTH_TOKEN_PATH"] = str(head.token_file)
     try:
         client, seen, deadline = job_client(head.dashboard), [], time.time() + 240
+        series: list[float] = []
         while submit.poll() is None and time.time() < deadline:
             jobs = cluster_status(client, head.dashboard)
             seen += [(j.status, t["class"]) for j in jobs for t in j.trials]
-            if ("RUNNING", "ExperimentPPO") in seen:
+            series += _iteration_series(head)
+            if ("RUNNING", "ExperimentPPO") in seen and series:
                 break
             time.sleep(0.3)
     finally:
@@ -197,17 +202,23 @@ def test_submit_follow_status_logs_results_and_metrics(head, tmp_path):
     state = head.marl_ray("jobs", "status", job_id, "--address", head.dashboard)
     assert f"{job_id}: SUCCEEDED" in state.stdout
 
-    # Our gauges, tagged with the experiment, on the metrics port (Ray prefixes `ray_`).
-    deadline, series = time.time() + 60, []
+    # Our gauges, tagged with the experiment, on the metrics port (Ray prefixes `ray_`),
+    # during the run or after it.
+    deadline = time.time() + 60
     while not series and time.time() < deadline:
-        series = [
-            line
-            for line in _get(head.metrics).splitlines()
-            if line.startswith("ray_marl_ray_training_iteration{")
-            and 'experiment="grid_world_ppo"' in line
-        ]
-        time.sleep(2)
-    assert series and series[0].endswith(" 2.0"), series
+        series += _iteration_series(head)
+        time.sleep(1)
+    assert max(series, default=0) >= 1, "no ray_marl_ray_training_iteration series"
+
+
+def _iteration_series(head: Head) -> list[float]:
+    """Values of our training-iteration gauge for this experiment on the metrics port."""
+    return [
+        float(line.rsplit(" ", 1)[1])
+        for line in _get(head.metrics).splitlines()
+        if line.startswith("ray_marl_ray_training_iteration{")
+        and 'experiment="grid_world_ppo"' in line
+    ]
 
 
 def test_bad_config_job_fails_with_the_validation_message(head, tmp_path):
@@ -246,3 +257,21 @@ def test_missing_or_wrong_token_says_what_to_do(head, tmp_path):
     assert wrong.returncode == 2 and "was rejected" in wrong.stderr
     unknown = head.marl_ray("jobs", "status", "raysubmit_nope", "--address", head.dashboard)
     assert unknown.returncode == 2 and "does not exist" in unknown.stderr
+
+
+def test_train_joins_a_token_cluster_with_the_token_it_finds(head, tmp_path):
+    sets = [a for s in [*TINY, f"storage_path={tmp_path}"] for a in ("--set", s)]
+    wrong = head.marl_ray(
+        "train",
+        "tune_configs/grid_world_ppo.yaml",
+        "--address",
+        head.gcs,
+        RAY_AUTH_TOKEN="nope",
+        timeout=120,
+    )
+    assert wrong.returncode == 2 and "was rejected" in wrong.stderr, wrong.stderr[-2000:]
+    ok = head.marl_ray(
+        "train", "tune_configs/grid_world_ppo.yaml", *sets, "--address", head.gcs, "--json"
+    )
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    assert json.loads(ok.stdout.strip().splitlines()[-1])["training_iterations"] == 2

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from envs.schema import ConfigError
-from marl_ray.jobs.auth import HOW_TO_GET_A_TOKEN, auth_headers, find_token
+from marl_ray.auth import HOW_TO_GET_A_TOKEN, auth_headers, find_token
 
 ADDRESS_ENV = "RAY_API_SERVER_ADDRESS"
 # Where a job's results go when the experiment names a relative folder: the job's working

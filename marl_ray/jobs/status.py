@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from marl_ray.jobs.auth import auth_headers, find_token
+from marl_ray.auth import auth_headers, find_token
 from marl_ray.jobs.client import dashboard_address
 from marl_ray.trainables import ALGORITHMS
 

@@ -1,4 +1,5 @@
-"""Finds the Ray authentication token the way Ray's own clients do, and turns it into headers.
+"""Finds the Ray authentication token the way Ray's own clients do, for HTTP (headers) and
+for joining a cluster (token mode switched on when a token exists).
 
 Ray 2.60 clusters start with token authentication on: every dashboard HTTP request needs
 `Authorization: Bearer <token>`. The token comes from, in order: `RAY_AUTH_TOKEN`, the file
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from envs.schema import ConfigError
 
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
 TOKEN_ENV = "RAY_AUTH_TOKEN"
 TOKEN_PATH_ENV = "RAY_AUTH_TOKEN_PATH"
 DEFAULT_TOKEN_PATH = Path("~/.ray/auth_token")
@@ -55,3 +57,29 @@ def _read(path: Path, source: str) -> Token:
     if not value:
         raise ConfigError(f"the token file {path} is empty. {HOW_TO_GET_A_TOKEN}")
     return Token(value, source)
+
+
+def enable_token_auth_if_found() -> Token | None:
+    """Before joining a cluster: switches this process to token mode when a token exists and
+    `RAY_AUTH_MODE` is unset (Ray reads the token from the same places `find_token` does)."""
+    token = find_token()
+    if token is None or os.environ.get(AUTH_MODE_ENV):
+        return token
+    from ray._private.authentication.authentication_token_setup import (
+        maybe_enable_token_auth_if_token_available,
+    )
+
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    return token
+
+
+def is_auth_failure(exc: BaseException) -> bool:
+    """True when `exc`, or an exception it was raised from, is Ray refusing our token."""
+    from ray.exceptions import AuthenticationError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, AuthenticationError) or "InvalidAuthToken" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
