@@ -13,6 +13,7 @@ This is what makes the batched core and the single-env adapters provably the sam
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -135,8 +136,29 @@ class BatchedEnv(abc.ABC):
             )
         return seeds
 
+    @functools.cached_property
+    def _action_bounds(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Per-agent lowest and highest action (`[A]` for Discrete, `[A, k]` for Box) and
+        whether agents' ranges differ; agents may have spaces of their own as long as all
+        are Discrete or all Box of one shape."""
+        spaces = [self.action_spaces[a] for a in self.possible_agents]
+        if all(isinstance(s, gym.spaces.Discrete) for s in spaces):
+            low = np.array([s.start for s in spaces])
+            high = low + np.array([s.n for s in spaces]) - 1
+            return low, high, bool(low.min() != low.max() or high.min() != high.max())
+        if (
+            all(isinstance(s, gym.spaces.Box) for s in spaces)
+            and len({s.shape for s in spaces}) == 1
+        ):
+            low, high = np.stack([s.low for s in spaces]), np.stack([s.high for s in spaces])
+            return low, high, True
+        raise TypeError(
+            f"{self.name}: agents' action spaces must be all Discrete or all Box of one shape"
+        )
+
     def _check_actions(self, actions: Any) -> np.ndarray:
         space = self.action_spaces[self.possible_agents[0]]
+        low, high, ragged = self._action_bounds
         actions = np.asarray(actions)
         if isinstance(space, gym.spaces.Discrete):
             expected = (self.num_envs, self.num_agents)
@@ -153,12 +175,16 @@ class BatchedEnv(abc.ABC):
                         f"[{space.start}, {space.start + space.n - 1}], got {actions.dtype}"
                     )
                 actions = rounded
-            low, high = space.start, space.start + space.n - 1
-            if actions.min() < low or actions.max() > high:  # two reductions: hot path
-                bad = actions[(actions < low) | (actions > high)][0]
-                raise EnvActionError(
-                    f"{self.name}: action {bad} is outside {space}; allowed: {low}..{high}"
-                )
+            # Two reductions against the loosest bounds first: the hot path.
+            if actions.min() < low.min() or actions.max() > high.max() or ragged:
+                bad = (actions < low) | (actions > high)
+                if bad.any():
+                    e, i = np.argwhere(bad)[0]
+                    raise EnvActionError(
+                        f"{self.name}: action {actions[e, i]} of {self.possible_agents[i]} is "
+                        f"outside {self.action_spaces[self.possible_agents[i]]}; allowed: "
+                        f"{low[i]}..{high[i]}"
+                    )
             return actions
         if isinstance(space, gym.spaces.Box):
             expected = (self.num_envs, self.num_agents, *space.shape)
@@ -167,6 +193,9 @@ class BatchedEnv(abc.ABC):
                     f"{self.name}: actions must have shape {expected}, got {actions.shape}"
                 )
             if not np.all(np.isfinite(actions)):
-                raise EnvActionError(f"{self.name}: actions contain NaN or infinity")
-            return np.clip(actions, space.low, space.high)
+                raise EnvActionError(
+                    f"{self.name}: actions contain NaN or infinity; allowed: finite values "
+                    f"(clipped to {space.low.min()}..{space.high.max()})"
+                )
+            return np.clip(actions, low, high)
         raise TypeError(f"unsupported action space {space}")

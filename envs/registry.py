@@ -8,9 +8,10 @@ from typing import Any
 from envs.core import BatchedEnv
 from envs.grid_world import GridWorld
 from envs.gymnasium_batch import GymnasiumBatch, is_gymnasium_id
+from envs.matrix_game import MatrixGame
 from envs.schema import ConfigError, from_mapping
 
-_CORES: dict[str, type[BatchedEnv]] = {cls.name: cls for cls in (GridWorld,)}
+_CORES: dict[str, type[BatchedEnv]] = {cls.name: cls for cls in (GridWorld, MatrixGame)}
 
 
 class UnknownEnvError(ConfigError):

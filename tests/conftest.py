@@ -12,6 +12,17 @@ ENV_CASES = [
     ("grid_world", {}),
     ("grid_world", {"mode": "competitive", "num_agents": 3, "grid_size": 6}),
     ("grid_world", {"num_agents": 3, "num_targets": 3, "collisions": "block", "max_steps": 7}),
+    ("matrix_game", {}),
+    ("matrix_game", {"game": "chicken", "num_rounds": 3}),
+    # Three players with 2, 3 and 2 actions: spaces of their own.
+    (
+        "matrix_game",
+        {
+            "game": "custom",
+            "num_rounds": 4,
+            "payoffs": (__import__("numpy").arange(2 * 3 * 2 * 3).reshape(2, 3, 2, 3) % 5).tolist(),
+        },
+    ),
 ]
 
 

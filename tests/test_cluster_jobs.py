@@ -212,10 +212,15 @@ def test_submit_follow_status_logs_results_and_metrics(head, tmp_path):
 
 
 def _iteration_series(head: Head) -> list[float]:
-    """Values of our training-iteration gauge for this experiment on the metrics port."""
+    """Values of our training-iteration gauge for this experiment on the metrics port (none
+    while the node's metrics agent is still starting)."""
+    try:
+        text = _get(head.metrics)
+    except OSError:
+        return []
     return [
         float(line.rsplit(" ", 1)[1])
-        for line in _get(head.metrics).splitlines()
+        for line in text.splitlines()
         if line.startswith("ray_marl_ray_training_iteration{")
         and 'experiment="grid_world_ppo"' in line
     ]

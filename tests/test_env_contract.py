@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from conftest import ENV_CASES
@@ -30,8 +31,15 @@ def test_pettingzoo_parallel_api(name, config):
 
 
 def _random_actions(core, rng, num_envs):
-    space = core.action_spaces[core.possible_agents[0]]
-    return rng.integers(0, space.n, size=(num_envs, core.num_agents))
+    """`[E, A]` ints (Discrete, each agent its own range) or `[E, A, k]` floats (Box)."""
+    spaces = [core.action_spaces[a] for a in core.possible_agents]
+    if isinstance(spaces[0], gym.spaces.Discrete):
+        return np.stack([rng.integers(0, s.n, size=num_envs) for s in spaces], axis=1)
+    return np.stack([rng.uniform(s.low, s.high, (num_envs, *s.shape)) for s in spaces], axis=1)
+
+
+def _invalid_action(space):
+    return space.n + 7 if isinstance(space, gym.spaces.Discrete) else np.full(space.shape, np.nan)
 
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
@@ -112,16 +120,18 @@ def test_invalid_actions_are_rejected_with_the_allowed_range(name, config):
     env = envs.make_rllib(name, config)
     env.reset(seed=0)
     agents = list(env.possible_agents)
-    with pytest.raises(envs.EnvActionError, match="allowed"):
-        env.step({a: 99 for a in agents})
+    valid = {a: env.action_spaces[a].sample() for a in agents}
+    for bad_agent in agents:
+        with pytest.raises(envs.EnvActionError, match="allowed"):
+            env.step({**valid, bad_agent: _invalid_action(env.action_spaces[bad_agent])})
     with pytest.raises(envs.EnvActionError, match="no action given"):
-        env.step({agents[0]: 0})
+        env.step({agents[0]: valid[agents[0]]})
     with pytest.raises(envs.EnvActionError, match="unknown agent"):
-        env.step({**{a: 0 for a in agents}, "intruder": 0})
+        env.step({**valid, "intruder": valid[agents[0]]})
     core = envs.make_batched(name, 2, config)
     core.reset(seed=0)
     with pytest.raises(envs.EnvActionError, match="shape"):
-        core.step(np.zeros((3, core.num_agents), dtype=int))
+        core.step(_random_actions(core, np.random.default_rng(0), 3))
 
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
