@@ -25,6 +25,7 @@ from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
 from marl_ray.storage import fetch_checkpoint
+from marl_ray.trainables import RLLIB_ALGORITHMS
 
 RL_MODULE_DIR = Path("learner_group") / "learner" / "rl_module"
 
@@ -141,15 +142,16 @@ def evaluate_checkpoint(
     exp, policies, mapping = load_checkpoint(path, trust=trust)
     core = envs.make_batched(exp.env.name, min(num_envs, episodes), exp.env.config)
     space = core.action_spaces[core.possible_agents[0]]
-    if not isinstance(space, gym.spaces.Discrete):
+    if not isinstance(space, gym.spaces.Discrete) and exp.algorithm not in RLLIB_ALGORITHMS:
         raise CheckpointError(
-            f"evaluate handles Discrete actions so far; {exp.env.name} has {space}"
+            f"evaluate plays {exp.algorithm} policies on Discrete actions; "
+            f"{exp.env.name} has {space}"
         )
     agent_policy = [mapping(a) for a in core.possible_agents]
     missing = sorted(set(agent_policy) - set(policies))
     if missing:
         raise CheckpointError(f"checkpoint lacks policies {missing}; it has {sorted(policies)}")
-    act = lambda obs, rng: _act(policies, agent_policy, obs, explore, rng)  # noqa: E731
+    act = lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space)  # noqa: E731
     finished = play(core, act, episodes, seed)
     render_path = None
     if render:
@@ -193,19 +195,33 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     return sorted(finished, key=lambda item: item[0])
 
 
-def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng) -> np.ndarray:
+def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space) -> np.ndarray:
+    """Greedy (or sampled) actions `[E, A]` (Discrete) or `[E, A, k]` (Box) of every agent.
+
+    Box policies output a diagonal Gaussian (means, log stds) in RLlib's normalised action
+    range [-1, 1], which maps linearly onto the space's bounds (`normalize_actions`)."""
     num_envs, num_agents = obs.shape[:2]
-    actions = np.zeros((num_envs, num_agents), dtype=np.int64)
+    discrete = isinstance(space, gym.spaces.Discrete)
+    shape = (num_envs, num_agents) if discrete else (num_envs, num_agents, *space.shape)
+    actions = np.zeros(shape, dtype=np.int64 if discrete else np.float32)
     with torch.no_grad():
         for policy_id in set(agent_policy):
             cols = [i for i, p in enumerate(agent_policy) if p == policy_id]
             batch = torch.as_tensor(obs[:, cols].reshape(num_envs * len(cols), *obs.shape[2:]))
             logits = policies[policy_id](batch)
+            if discrete:
+                if explore:
+                    chosen = torch.multinomial(torch.softmax(logits, -1), 1, generator=rng)[:, 0]
+                else:
+                    chosen = logits.argmax(-1)
+                actions[:, cols] = chosen.numpy().reshape(num_envs, len(cols))
+                continue
+            mean, log_std = logits.chunk(2, dim=-1)
             if explore:
-                chosen = torch.multinomial(torch.softmax(logits, -1), 1, generator=rng)[:, 0]
-            else:
-                chosen = logits.argmax(-1)
-            actions[:, cols] = chosen.numpy().reshape(num_envs, len(cols))
+                mean = mean + log_std.exp() * torch.randn(mean.shape, generator=rng)
+            unit = mean.clamp(-1.0, 1.0).numpy()
+            box = space.low + (unit + 1.0) * 0.5 * (space.high - space.low)
+            actions[:, cols] = box.reshape(num_envs, len(cols), *space.shape)
     return actions
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 # Every env configuration the contract tests run on; later env issues append theirs.
@@ -20,9 +21,22 @@ ENV_CASES = [
         {
             "game": "custom",
             "num_rounds": 4,
-            "payoffs": (__import__("numpy").arange(2 * 3 * 2 * 3).reshape(2, 3, 2, 3) % 5).tolist(),
+            "payoffs": (np.arange(2 * 3 * 2 * 3).reshape(2, 3, 2, 3) % 5).tolist(),
         },
     ),
+    ("resource_allocation", {}),
+    (
+        "resource_allocation",
+        {
+            "num_agents": 3,
+            "num_resources": 2,
+            "capacities": [4.0, 9.0],
+            "reward": "individual",
+            "num_rounds": 2,
+        },
+    ),
+    ("smart_grid", {}),
+    ("smart_grid", {"action_bins": 5, "steps_per_day": 12, "num_thermal": 2, "num_storage": 2}),
 ]
 
 
