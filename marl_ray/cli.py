@@ -53,7 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--explore", action="store_true", help="sample actions instead of argmax")
-    p.add_argument("--render", metavar="OUT.gif", help="write a GIF of one episode")
+    p.add_argument(
+        "--render",
+        metavar="OUT.gif",
+        help="write a GIF of one episode (smart_grid, resource_allocation: a PNG chart)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary as last line")
 
     address_help = (

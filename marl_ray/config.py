@@ -64,8 +64,9 @@ class EnvSection:
 
 @dataclass(frozen=True)
 class MultiAgentSection:
-    policies: Literal["shared", "independent"] = "shared"
-    """shared: one policy for every agent; independent: one policy per agent."""
+    policies: Literal["shared", "independent", "by_group"] = "shared"
+    """shared: one policy for every agent; independent: one policy per agent; by_group: one
+    policy per agent type, the agent id without its index (`consumer_2` -> `consumer`)."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import envs
 from envs.schema import ConfigError
 from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
+from marl_ray.episode_charts import CHARTS
 from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
 from marl_ray.storage import fetch_checkpoint
 from marl_ray.trainables import RLLIB_ALGORITHMS
@@ -45,6 +46,9 @@ class EvaluationResult:
     episode_len_mean: float
     success_rate: float | None
     agent_returns: dict[str, float]
+    episode_infos: dict[str, float]
+    """Per-episode sums of the env's per-copy step infos (welfare, unserved energy, ...),
+    averaged over episodes."""
     render: str | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +56,7 @@ class EvaluationResult:
 
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
+EVAL_COPIES = 16  # env copies stepped together while evaluating
 
 
 def load_checkpoint(
@@ -133,7 +138,7 @@ def evaluate_checkpoint(
     seed: int = 12345,
     explore: bool = False,
     render: str | Path | None = None,
-    num_envs: int = 16,
+    num_envs: int = EVAL_COPIES,
     trust: bool = False,
 ) -> EvaluationResult:
     """Mean return, success rate and per-agent returns over `episodes` episodes."""
@@ -157,18 +162,28 @@ def evaluate_checkpoint(
     if render:
         viewer = envs.make_batched(exp.env.name, 1, exp.env.config, render_mode="rgb_array")
         viewer.autoreset = False  # keep the last frame of the episode
-        frames: list[np.ndarray] = []
-        play(viewer, act, 1, seed, on_step=lambda: frames.append(viewer.render(0)))
-        render_path = str(write_gif(frames, Path(render), viewer.metadata.get("render_fps", 4)))
+        chart = CHARTS.get(exp.env.name)
+        if chart:  # a chart of the episode (PNG) tells more than frames for these envs
+            records: list[dict] = []
+            play(viewer, act, 1, seed, on_step=lambda: records.append(chart.capture(viewer)))
+            title = f"{exp.algorithm} on {exp.env.name}"
+            render_path = str(chart.draw(records[1:], Path(render).with_suffix(".png"), title))
+        else:
+            frames: list[np.ndarray] = []
+            play(viewer, act, 1, seed, on_step=lambda: frames.append(viewer.render(0)))
+            fps = viewer.metadata.get("render_fps", 4)
+            render_path = str(write_gif(frames, Path(render), fps))
     return _summarise(exp, path, finished, core.possible_agents, render_path)
 
 
-Episode = tuple[int, np.ndarray, int, float | None]
+Episode = tuple[int, np.ndarray, int, float | None, dict[str, float]]
 
 
 def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     """Plays the first `episodes` episodes started in `core`'s copies; returns, per episode,
-    (index, per-agent returns, length, success or None), in start order."""
+    (index, per-agent returns, length, success or None, sums of per-copy infos), in start
+    order. The env draws its randomness only at resets, so every policy played with the same
+    `seed` meets the same episodes."""
     obs, _ = core.reset(seed=seed)
     if on_step:
         on_step()
@@ -177,6 +192,7 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     started = core.num_envs
     returns = np.zeros((core.num_envs, core.num_agents))
     lengths = np.zeros(core.num_envs, dtype=int)
+    sums: dict[str, np.ndarray] = {}
     finished: list[Episode] = []
     while len(finished) < episodes:
         out = core.step(act(obs, rng))
@@ -184,13 +200,22 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
             on_step()
         returns += out.rewards
         lengths += 1
+        for key, value in out.infos.items():
+            if key != "success" and value.shape == (core.num_envs,):
+                sums.setdefault(key, np.zeros(core.num_envs))
+                sums[key] += value
         success = out.infos.get("success")
         for e in np.flatnonzero(out.done):
             if episode_index[e] < episodes:
                 ok = None if success is None else float(success[e])
-                finished.append((int(episode_index[e]), returns[e].copy(), int(lengths[e]), ok))
+                infos = {k: float(v[e]) for k, v in sums.items()}
+                finished.append(
+                    (int(episode_index[e]), returns[e].copy(), int(lengths[e]), ok, infos)
+                )
             episode_index[e], started = started, started + 1
             returns[e], lengths[e] = 0, 0
+            for v in sums.values():
+                v[e] = 0.0
         obs = out.observations
     return sorted(finished, key=lambda item: item[0])
 
@@ -226,9 +251,9 @@ def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space) -> 
 
 
 def _summarise(exp, path, finished: list[Episode], agents, render_path) -> EvaluationResult:
-    totals = np.array([r.sum() for _, r, _, _ in finished])
-    per_agent = np.stack([r for _, r, _, _ in finished])
-    successes = [s for *_, s in finished if s is not None]
+    totals = np.array([r.sum() for _, r, *_ in finished])
+    per_agent = np.stack([r for _, r, *_ in finished])
+    successes = [s for *_, s, _ in finished if s is not None]
     return EvaluationResult(
         algorithm=exp.algorithm,
         env=exp.env.name,
@@ -236,11 +261,17 @@ def _summarise(exp, path, finished: list[Episode], agents, render_path) -> Evalu
         episodes=len(finished),
         episode_return_mean=float(totals.mean()),
         episode_return_std=float(totals.std()),
-        episode_len_mean=float(np.mean([n for _, _, n, _ in finished])),
+        episode_len_mean=float(np.mean([n for _, _, n, *_ in finished])),
         success_rate=float(np.mean(successes)) if successes else None,
         agent_returns={a: float(per_agent[:, i].mean()) for i, a in enumerate(agents)},
+        episode_infos=mean_episode_infos(finished),
         render=render_path,
     )
+
+
+def mean_episode_infos(finished: list[Episode]) -> dict[str, float]:
+    keys = finished[0][4].keys() if finished else ()
+    return {k: float(np.mean([infos[k] for *_, infos in finished])) for k in keys}
 
 
 def write_gif(frames: list[np.ndarray], path: Path, fps: int) -> Path:

@@ -39,13 +39,20 @@ def independent_policy_mapping(agent_id, episode=None, **kwargs) -> str:
     return agent_id
 
 
+def group_policy_mapping(agent_id, episode=None, **kwargs) -> str:
+    """Agents of one type share a policy named after the type: `consumer_2` -> `consumer`."""
+    return agent_id.rsplit("_", 1)[0]
+
+
 def policy_setup(kind: str, agents: tuple[str, ...]) -> tuple[list[str], Any]:
     """Policy ids and the mapping function for a `multi_agent.policies` setting."""
     if kind == "shared":
         return [SHARED_POLICY], shared_policy_mapping
     if kind == "independent":
         return list(agents), independent_policy_mapping
-    raise ConfigError(f"multi_agent.policies={kind!r}; allowed: shared, independent")
+    if kind == "by_group":
+        return sorted({group_policy_mapping(a) for a in agents}), group_policy_mapping
+    raise ConfigError(f"multi_agent.policies={kind!r}; allowed: shared, independent, by_group")
 
 
 def resolve_learner_gpus(requested: int | str, cluster_gpus: float) -> int:

@@ -1,0 +1,60 @@
+"""Shared by the learning benchmarks that judge a learned policy against scripted ones:
+train an experiment file, then play the learned policy, scripted policies and random actions
+on the same seeded episodes and compare an info measure summed per episode."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import envs
+from marl_ray.config import ExperimentConfig, load_experiment
+from marl_ray.evaluate import EVAL_COPIES, evaluate_checkpoint, mean_episode_infos, play
+from marl_ray.runner import connect, run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train(config_file: str, overrides: Sequence[str]) -> tuple[ExperimentConfig, str, float, int]:
+    """Trains one trial; returns the experiment, its final checkpoint, wall time, env steps."""
+    storage = tempfile.mkdtemp(prefix=Path(config_file).stem + "_")
+    exp = load_experiment(
+        ROOT / "tune_configs" / config_file, [*overrides, f"storage_path={storage}"]
+    )
+    connect(None, num_cpus=2)
+    start = time.time()
+    summary = run_experiment(exp, verbose=0)
+    return exp, summary.checkpoint, time.time() - start, int(summary.timesteps or 0)
+
+
+def learned_measure(checkpoint: str, key: str, episodes: int, seed: int) -> float:
+    """The learned policy's (greedy) per-episode sum of info `key`, averaged."""
+    return evaluate_checkpoint(checkpoint, episodes=episodes, seed=seed).episode_infos[key]
+
+
+def scripted_measure(
+    exp: ExperimentConfig,
+    policy: Callable[[envs.BatchedEnv, np.random.Generator], np.ndarray],
+    key: str,
+    episodes: int,
+    seed: int,
+) -> float:
+    """A scripted policy's per-episode sum of info `key` on the episodes the learned policy
+    met (same env config, copies and seed)."""
+    core = envs.make_batched(exp.env.name, min(EVAL_COPIES, episodes), exp.env.config)
+    rng = np.random.default_rng(seed)
+    finished = play(core, lambda obs, _: policy(core, rng), episodes, seed)
+    return mean_episode_infos(finished)[key]
+
+
+def random_policy(core: envs.BatchedEnv, rng: np.random.Generator) -> np.ndarray:
+    spaces = [core.action_spaces[a] for a in core.possible_agents]
+    if isinstance(spaces[0], gym.spaces.Discrete):
+        return np.stack([rng.integers(0, s.n, core.num_envs) for s in spaces], axis=1)
+    shape = (core.num_envs, *spaces[0].shape)
+    return np.stack([rng.uniform(s.low, s.high, shape) for s in spaces], axis=1).astype(np.float32)
