@@ -20,15 +20,11 @@ import numpy as np  # noqa: E402
 import envs  # noqa: E402
 
 
-def _action_pool(core, rng, size=64):
-    space = core.action_spaces[core.possible_agents[0]]
-    return [rng.integers(0, space.n, size=(core.num_envs, core.num_agents)) for _ in range(size)]
-
-
 def batched_speed(name: str, num_envs: int, seconds: float) -> float:
     core = envs.make_batched(name, num_envs)
     core.reset(seed=0)
-    pool = _action_pool(core, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    pool = [core.sample_actions(rng) for _ in range(64)]
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for actions in pool:
@@ -40,12 +36,16 @@ def batched_speed(name: str, num_envs: int, seconds: float) -> float:
 def adapter_speed(name: str, seconds: float) -> float:
     env = envs.make_rllib(name)
     env.reset(seed=0)
+    sampler = envs.make_batched(name, 1)
     rng = np.random.default_rng(0)
-    n = env.action_spaces[env.possible_agents[0]].n
+    pool = [
+        dict(zip(env.possible_agents, sampler.sample_actions(rng)[0], strict=True))
+        for _ in range(256)
+    ]
     agent_steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        for _ in range(256):
-            actions = {a: int(rng.integers(n)) for a in env.agents}
+        for joint in pool:
+            actions = {a: joint[a] for a in env.agents}
             _, _, term, trunc, _ = env.step(actions)
             agent_steps += len(actions)
             if term["__all__"] or trunc["__all__"]:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 
 import envs
@@ -53,8 +52,4 @@ def scripted_measure(
 
 
 def random_policy(core: envs.BatchedEnv, rng: np.random.Generator) -> np.ndarray:
-    spaces = [core.action_spaces[a] for a in core.possible_agents]
-    if isinstance(spaces[0], gym.spaces.Discrete):
-        return np.stack([rng.integers(0, s.n, core.num_envs) for s in spaces], axis=1)
-    shape = (core.num_envs, *spaces[0].shape)
-    return np.stack([rng.uniform(s.low, s.high, shape) for s in spaces], axis=1).astype(np.float32)
+    return core.sample_actions(rng)

@@ -105,6 +105,15 @@ class BatchedEnv(abc.ABC):
         self._reset_copies(np.asarray(mask, dtype=bool))
         return self._observe()
 
+    def sample_actions(self, rng: np.random.Generator) -> np.ndarray:
+        """Uniformly random valid actions for every copy and agent: `[E, A]` ints (each
+        agent within its own Discrete range) or `[E, A, k]` float32 (within its Box)."""
+        low, high, _ = self._action_bounds
+        space = self.action_spaces[self.possible_agents[0]]
+        if isinstance(space, gym.spaces.Discrete):
+            return rng.integers(low, high + 1, size=(self.num_envs, self.num_agents))
+        return rng.uniform(low, high, (self.num_envs, *low.shape)).astype(np.float32)
+
     def render(self, env_index: int = 0) -> np.ndarray:
         """An RGB frame `[H, W, 3]` uint8 of copy `env_index`."""
         raise EnvActionError(f"{self.name} has no renderer")

@@ -31,11 +31,8 @@ def test_pettingzoo_parallel_api(name, config):
 
 
 def _random_actions(core, rng, num_envs):
-    """`[E, A]` ints (Discrete, each agent its own range) or `[E, A, k]` floats (Box)."""
-    spaces = [core.action_spaces[a] for a in core.possible_agents]
-    if isinstance(spaces[0], gym.spaces.Discrete):
-        return np.stack([rng.integers(0, s.n, size=num_envs) for s in spaces], axis=1)
-    return np.stack([rng.uniform(s.low, s.high, (num_envs, *s.shape)) for s in spaces], axis=1)
+    assert core.num_envs == num_envs
+    return core.sample_actions(rng)
 
 
 def _invalid_action(space):
@@ -131,7 +128,7 @@ def test_invalid_actions_are_rejected_with_the_allowed_range(name, config):
     core = envs.make_batched(name, 2, config)
     core.reset(seed=0)
     with pytest.raises(envs.EnvActionError, match="shape"):
-        core.step(_random_actions(core, np.random.default_rng(0), 3))
+        core.step(envs.make_batched(name, 3, config).sample_actions(np.random.default_rng(0)))
 
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
