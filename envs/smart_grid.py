@@ -25,11 +25,13 @@ Price rule: `price = clip(reference_price * (D / S) ** price_elasticity, 0, pric
 rises with scarcity and falls with surplus; it is set by this step's balance and paid on it.
 Imbalance penalty: `imbalance_penalty * |S - D| * dt`, shared equally by all agents.
 
-Rewards (times `reward_scale`, default 1e-3: thousands of $): producers `price * sold - cost`;
-consumers `(value_of_energy - price) * served - discomfort`; storage
-`price * (discharge sold - charge bought)`; each minus its penalty share. Transfers cancel,
-so the sum of rewards is the social welfare: value served - generation cost - discomfort
-- penalty.
+Rewards (times `reward_scale`, default 1e-3: thousands of $), `reward: individual`:
+producers `price * sold - cost`; consumers `(value_of_energy - price) * served - discomfort`;
+storage `price * (discharge sold - charge bought)`; each minus its penalty share. Transfers
+cancel, so the sum of rewards is the social welfare: value served - generation cost -
+discomfort - penalty. Selfish producers gain from withholding output (the price rises faster
+than their sales fall): market power, as in real markets. `reward: team` pays every agent
+the welfare / number of agents instead.
 
 Observation of every agent, one layout (15 values): hour as sin/cos, day fraction, last
 price / price cap, last imbalance / total peak demand, current total demand / total peak,
@@ -42,6 +44,7 @@ capacity, power / energy capacity), and the agent type one-hot. Bounds differ pe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import gymnasium as gym
 import numpy as np
@@ -94,6 +97,10 @@ class SmartGridConfig:
     imbalance_penalty: float = 200.0
     """$/MWh of |supply - demand|."""
     reward_scale: float = 1e-3
+    reward: Literal["individual", "team"] = "individual"
+    """individual: each agent's own money (mixed-motive: producers profit from scarcity);
+    team: every agent receives the social welfare / number of agents (a grid operator's
+    objective)."""
     action_bins: int | None = None
     """Discrete actions: this many evenly spaced values in [-1, 1]."""
 
@@ -274,6 +281,8 @@ class SmartGrid(BatchedEnv):
         rewards[:, s["consumer"]] = (c.value_of_energy - p) * served * dt - discomfort
         rewards[:, s["storage"]] = p * (discharge * sold_share[:, None] - charged) * dt
         rewards -= penalty[:, None]
+        if c.reward == "team":
+            rewards[:] = rewards.sum(1, keepdims=True) / self.num_agents
         self.thermal_output, self.renewable_used = thermal, renewable
         self.last_price, self.last_imbalance = price, imbalance
         self.step_index += 1

@@ -91,8 +91,9 @@ def test_demand_response_defers_and_catches_up():
     assert np.all(core.backlog < SHIFT * demand * core.config.dt)
 
 
-def test_sum_of_rewards_is_the_welfare_and_baseline_beats_random():
-    core = envs.make_batched("smart_grid", 64, {})
+@pytest.mark.parametrize("reward", ["individual", "team"])
+def test_sum_of_rewards_is_the_welfare_and_baseline_beats_random(reward):
+    core = envs.make_batched("smart_grid", 64, {"reward": reward})
 
     def day(policy):
         core.reset(seed=5)
@@ -103,6 +104,8 @@ def test_sum_of_rewards_is_the_welfare_and_baseline_beats_random():
                 out.rewards.sum(1), out.infos["welfare"] * core.config.reward_scale, rtol=1e-4
             )
             total += out.infos["welfare"]
+            if reward == "team":
+                np.testing.assert_allclose(out.rewards, out.rewards[:, :1].repeat(6, 1), rtol=1e-6)
         assert out.done.all()
         return total.mean()
 
