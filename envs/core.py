@@ -105,6 +105,11 @@ class BatchedEnv(abc.ABC):
         self._reset_copies(np.asarray(mask, dtype=bool))
         return self._observe()
 
+    def observation_view(self, obs: np.ndarray) -> Any:
+        """An agent's observation as its declared space holds it, from the core's array
+        (`[..., D]`): the array itself, or a dict of slices for envs with Dict spaces."""
+        return obs
+
     def sample_actions(self, rng: np.random.Generator) -> np.ndarray:
         """Uniformly random valid actions for every copy and agent: `[E, A]` ints (each
         agent within its own Discrete range) or `[E, A, k]` float32 (within its Box)."""

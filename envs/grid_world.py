@@ -72,6 +72,9 @@ class GridWorldConfig:
     team_bonus: float = 10.0
     win_reward: float = 10.0
     lose_reward: float = -5.0
+    action_mask: bool = False
+    """Observations become {"observations": ..., "action_mask": 5 flags}; moves off the
+    grid are masked out (stay is always valid; a masked move taken anyway acts as stay)."""
 
     def __post_init__(self) -> None:
         check(self.grid_size >= 2, f"grid_size must be >= 2, got {self.grid_size}")
@@ -139,6 +142,9 @@ class GridWorld(BatchedEnv):
         low, high = self._observation_bounds(n, k)
         self._obs_size = len(low)
         obs_space = gym.spaces.Box(low, high, dtype=np.float32)
+        if config.action_mask:
+            mask_space = gym.spaces.Box(0, 1, (len(MOVES),), dtype=np.int8)
+            obs_space = gym.spaces.Dict({"observations": obs_space, "action_mask": mask_space})
         self.observation_spaces = {a: obs_space for a in self.possible_agents}
         self.action_spaces = {a: gym.spaces.Discrete(5) for a in self.possible_agents}
         size = config.grid_size
@@ -149,6 +155,9 @@ class GridWorld(BatchedEnv):
         moved = self._coords[:, None, :] + MOVES[None, :, :]
         moved = np.clip(moved, 0, size - 1)
         self._next_cell = moved[..., 0] * size + moved[..., 1]  # [cell, action] -> cell
+        stays = self._next_cell == np.arange(size * size)[:, None]
+        self._move_mask = (~stays).astype(np.float32)
+        self._move_mask[:, len(MOVES) - 1] = 1.0  # [cell, action] -> 1 if the move is valid
         scale = 1.0 / (size - 1)
         self._scaled_coords = (self._coords * scale).astype(np.float32)
         # [from cell, to cell] -> (to - from) / (size - 1), the offsets agents observe.
@@ -240,7 +249,16 @@ class GridWorld(BatchedEnv):
         if self.cooperative:
             parts.append(self.reached[:, :, None])
         parts.append((self.steps * self._inv_max_steps)[:, None, None] * self._ones_column)
+        if self.config.action_mask:
+            parts.append(self._move_mask[self.cells])
         return np.concatenate(parts, axis=2, dtype=np.float32)
+
+    def observation_view(self, obs: np.ndarray):
+        if not self.config.action_mask:
+            return obs
+        # int8 masks: PettingZoo's convention (its samplers take int8 masks).
+        mask = obs[..., self._obs_size :].astype(np.int8)
+        return {"observations": obs[..., : self._obs_size], "action_mask": mask}
 
     def render(self, env_index: int = 0, cell: int = 32) -> np.ndarray:
         size = self.config.grid_size

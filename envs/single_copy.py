@@ -30,7 +30,8 @@ class SingleCopy:
         """Starts an episode; without a seed the copy's generator carries on."""
         obs, _ = self.core.reset(seed=None if seed is None else [seed])
         self.agents = list(self.possible_agents)
-        return {a: obs[0, i] for i, a in enumerate(self.possible_agents)}
+        view = self.core.observation_view
+        return {a: view(obs[0, i]) for i, a in enumerate(self.possible_agents)}
 
     def step(self, action_dict: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         """Steps the copy; returns per-agent obs, rewards, terminated, truncated, infos."""
@@ -57,7 +58,7 @@ class SingleCopy:
         observations, rewards, terminated, truncated, infos = {}, {}, {}, {}, {}
         for a in self.agents:
             i = self._index[a]
-            observations[a] = obs[i]
+            observations[a] = self.core.observation_view(obs[i])
             rewards[a] = reward_list[i]
             terminated[a] = term_list[i]
             truncated[a] = trunc_list[i]

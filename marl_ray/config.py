@@ -71,6 +71,11 @@ class MultiAgentSection:
 
 @dataclass(frozen=True)
 class ModelSection:
+    module: Literal["default", "mlp", "action_mask"] = "default"
+    """default: RLlib's own MLP built from the keys below (our algorithms use them too);
+    otherwise one of marl_ray's RLModules, configured by `options`."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The module's keyword options, e.g. {hidden_sizes: [64, 64], shared_trunk: false}."""
     hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
     activation: Literal["tanh", "relu", "silu", "linear"] = "tanh"
     vf_share_layers: bool = False
@@ -80,6 +85,11 @@ class ModelSection:
         check(
             all(h > 0 for h in self.hidden_sizes),
             f"model.hidden_sizes must be positive, got {self.hidden_sizes}",
+        )
+        check(
+            self.module != "default" or not self.options,
+            "model.options configure a model.module (mlp, action_mask); the default model "
+            "takes hidden_sizes, activation and vf_share_layers",
         )
 
 

@@ -156,7 +156,10 @@ def evaluate_checkpoint(
     missing = sorted(set(agent_policy) - set(policies))
     if missing:
         raise CheckpointError(f"checkpoint lacks policies {missing}; it has {sorted(policies)}")
-    act = lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space)  # noqa: E731
+    # RLlib modules take observations as the env's spaces hold them (e.g. Dict with a mask);
+    # our own algorithms' networks take the core's flat arrays.
+    view = core.observation_view if exp.algorithm in RLLIB_ALGORITHMS else None
+    act = lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space, view)  # noqa: E731
     finished = play(core, act, episodes, seed)
     render_path = None
     if render:
@@ -220,7 +223,7 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     return sorted(finished, key=lambda item: item[0])
 
 
-def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space) -> np.ndarray:
+def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, view=None):
     """Greedy (or sampled) actions `[E, A]` (Discrete) or `[E, A, k]` (Box) of every agent.
 
     Box policies output a diagonal Gaussian (means, log stds) in RLlib's normalised action
@@ -232,7 +235,12 @@ def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space) -> 
     with torch.no_grad():
         for policy_id in set(agent_policy):
             cols = [i for i, p in enumerate(agent_policy) if p == policy_id]
-            batch = torch.as_tensor(obs[:, cols].reshape(num_envs * len(cols), *obs.shape[2:]))
+            flat = obs[:, cols].reshape(num_envs * len(cols), *obs.shape[2:])
+            seen = view(flat) if view else flat
+            if isinstance(seen, dict):
+                batch = {k: torch.as_tensor(v) for k, v in seen.items()}
+            else:
+                batch = torch.as_tensor(seen)
             logits = policies[policy_id](batch)
             if discrete:
                 if explore:

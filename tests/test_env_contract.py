@@ -50,7 +50,12 @@ def test_observations_stay_inside_declared_spaces(name, config):
         for arr in (out.observations, out.final_observations):
             assert arr.dtype == np.float32
             for i, space in enumerate(spaces):
-                assert np.all(arr[:, i] >= space.low) and np.all(arr[:, i] <= space.high)
+                view = core.observation_view(arr[:, i])
+                boxes = space.spaces if isinstance(space, gym.spaces.Dict) else {"": space}
+                parts = view if isinstance(view, dict) else {"": view}
+                assert parts.keys() == boxes.keys()
+                for key, box in boxes.items():
+                    assert np.all(parts[key] >= box.low) and np.all(parts[key] <= box.high)
 
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
@@ -86,10 +91,10 @@ def test_batched_copies_equal_single_env_adapters(name, config):
         out = core.step(actions)
         for e, env in enumerate(singles):
             for i, a in enumerate(agents):
-                np.testing.assert_array_equal(single_obs[e][a], obs[e, i])
+                _assert_same_obs(core, single_obs[e][a], obs[e, i])
             o, r, term, trunc, info = env.step({a: actions[e, i] for i, a in enumerate(agents)})
             for i, a in enumerate(agents):
-                np.testing.assert_array_equal(o[a], out.final_observations[e, i])
+                _assert_same_obs(core, o[a], out.final_observations[e, i])
                 assert r[a] == pytest.approx(float(out.rewards[e, i]))
                 assert term[a] == out.terminated[e, i] and trunc[a] == out.truncated[e, i]
             assert (not env.agents) == bool(out.done[e])
@@ -99,6 +104,17 @@ def test_batched_copies_equal_single_env_adapters(name, config):
             single_obs[e] = o
         obs = out.observations
     assert episodes_ended > 0, "the test never crossed an auto-reset"
+
+
+def _assert_same_obs(core, single, row):
+    """An adapter's observation equals the core's row, seen through the core's view."""
+    view = core.observation_view(row)
+    if isinstance(view, dict):
+        assert single.keys() == view.keys()
+        for key in view:
+            np.testing.assert_array_equal(single[key], view[key])
+    else:
+        np.testing.assert_array_equal(single, view)
 
 
 @pytest.mark.parametrize("name", envs.names())

@@ -17,6 +17,7 @@ import envs
 from envs.schema import ConfigError
 from marl_ray.config import ExperimentConfig
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
+from marl_ray.rllib.modules import module_spec
 
 SHARED_POLICY = "shared"
 
@@ -78,6 +79,23 @@ def training_kwargs(exp: ExperimentConfig) -> dict[str, Any]:
     return out
 
 
+def rl_module_settings(exp: ExperimentConfig) -> dict[str, Any]:
+    """RLlib's default model from `hidden_sizes` etc., or one of our modules by name."""
+    if exp.model.module == "default":
+        model = DefaultModelConfig(
+            fcnet_hiddens=list(exp.model.hidden_sizes),
+            fcnet_activation=exp.model.activation,
+            vf_share_layers=exp.model.vf_share_layers,
+        )
+        return {"model_config": model}
+    if exp.algorithm in REPLAY_ALGORITHMS:
+        raise ConfigError(
+            f"model.module={exp.model.module} is an actor-critic module for PPO, APPO and "
+            f"IMPALA; {exp.algorithm} needs RLlib's default model"
+        )
+    return {"rl_module_spec": module_spec(exp.model.module, exp.model.options)}
+
+
 def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> AlgorithmConfig:
     """The RLlib config for `exp`, with `learner_gpus` GPUs for the (single) learner."""
     if exp.env.name not in envs.names():
@@ -101,13 +119,7 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
         )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
         .multi_agent(policies=set(policies), policy_mapping_fn=mapping)
-        .rl_module(
-            model_config=DefaultModelConfig(
-                fcnet_hiddens=list(exp.model.hidden_sizes),
-                fcnet_activation=exp.model.activation,
-                vf_share_layers=exp.model.vf_share_layers,
-            )
-        )
+        .rl_module(**rl_module_settings(exp))
         .callbacks(EpisodeInfoMetrics)
         .reporting(metrics_num_episodes_for_smoothing=SMOOTHING_WINDOW)
         .debugging(seed=exp.seed)

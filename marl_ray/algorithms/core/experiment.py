@@ -44,6 +44,11 @@ def own_algorithm_config(
     `extra_keys`, and `resources` onto the `workers` / `envs_per_worker` / `cpus_per_worker`
     fields."""
     t, r = exp.training, exp.resources
+    if exp.model.module != "default":
+        raise ConfigError(
+            f"model.module={exp.model.module} is an RLlib RLModule; {algorithm} builds its own "
+            "network from model.hidden_sizes and model.activation"
+        )
     allowed_extra = (*extra_keys, *NETWORK_EXTRA)
     set_keys = [
         f.name
