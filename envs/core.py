@@ -105,6 +105,23 @@ class BatchedEnv(abc.ABC):
         self._reset_copies(np.asarray(mask, dtype=bool))
         return self._observe()
 
+    def state(self) -> np.ndarray:
+        """`[E, S]` float32 global state of every copy, for centralised critics. Default:
+        every agent's observation, concatenated; envs override it with a compact one."""
+        return self._observe().reshape(self.num_envs, -1)
+
+    @functools.cached_property
+    def state_space(self) -> gym.spaces.Box:
+        """The space of one copy's `state()` (default: the agents' observation bounds)."""
+        lows, highs = [], []
+        for agent in self.possible_agents:
+            space = self.observation_spaces[agent]
+            boxes = space.spaces.values() if isinstance(space, gym.spaces.Dict) else [space]
+            for box in boxes:
+                lows.append(np.ravel(np.broadcast_to(box.low, box.shape)).astype(np.float32))
+                highs.append(np.ravel(np.broadcast_to(box.high, box.shape)).astype(np.float32))
+        return gym.spaces.Box(np.concatenate(lows), np.concatenate(highs), dtype=np.float32)
+
     def observation_view(self, obs: np.ndarray) -> Any:
         """An agent's observation as its declared space holds it, from the core's array
         (`[..., D]`): the array itself, or a dict of slices for envs with Dict spaces."""

@@ -27,6 +27,7 @@ fraction of the episode step / max_steps in [0, 1].
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -252,6 +253,25 @@ class GridWorld(BatchedEnv):
         if self.config.action_mask:
             parts.append(self._move_mask[self.cells])
         return np.concatenate(parts, axis=2, dtype=np.float32)
+
+    def state(self) -> np.ndarray:
+        """Every agent's and target's (row, col) / (size - 1), the reached flags
+        (cooperative) and the elapsed fraction: what a centralised critic needs."""
+        e = self.num_envs
+        parts = [
+            self._scaled_coords[self.cells].reshape(e, -1),
+            self._scaled_coords[self.target_cells].reshape(e, -1),
+        ]
+        if self.cooperative:
+            parts.append(self.reached)
+        parts.append((self.steps * self._inv_max_steps)[:, None])
+        return np.concatenate(parts, axis=1, dtype=np.float32)
+
+    @functools.cached_property
+    def state_space(self) -> gym.spaces.Box:
+        n, k = self.config.num_agents, self.config.targets
+        size = 2 * (n + k) + (n if self.cooperative else 0) + 1
+        return gym.spaces.Box(0.0, 1.0, (size,), dtype=np.float32)
 
     def observation_view(self, obs: np.ndarray):
         if not self.config.action_mask:

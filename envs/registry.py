@@ -65,11 +65,17 @@ def make_batched(
     )
 
 
-def make_rllib(name: str, config: Mapping[str, Any] | None = None, render_mode: str | None = None):
-    """An RLlib `MultiAgentEnv` over one copy of the core."""
+def make_rllib(
+    name: str,
+    config: Mapping[str, Any] | None = None,
+    render_mode: str | None = None,
+    global_state: bool = False,
+):
+    """An RLlib `MultiAgentEnv` over one copy of the core (observations paired with the
+    global state when `global_state`)."""
     from envs.rllib_adapter import RLlibMultiAgentEnv
 
-    return RLlibMultiAgentEnv(make_batched(name, 1, config, render_mode))
+    return RLlibMultiAgentEnv(make_batched(name, 1, config, render_mode), global_state)
 
 
 def make_parallel(

@@ -25,6 +25,7 @@ from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.episode_charts import CHARTS
 from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
+from marl_ray.rllib.modules import GLOBAL_STATE_MODULES
 from marl_ray.storage import fetch_checkpoint
 from marl_ray.trainables import RLLIB_ALGORITHMS
 
@@ -156,9 +157,7 @@ def evaluate_checkpoint(
     missing = sorted(set(agent_policy) - set(policies))
     if missing:
         raise CheckpointError(f"checkpoint lacks policies {missing}; it has {sorted(policies)}")
-    # RLlib modules take observations as the env's spaces hold them (e.g. Dict with a mask);
-    # our own algorithms' networks take the core's flat arrays.
-    view = core.observation_view if exp.algorithm in RLLIB_ALGORITHMS else None
+    view = module_input(core, exp)
     act = lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space, view)  # noqa: E731
     finished = play(core, act, episodes, seed)
     render_path = None
@@ -223,6 +222,28 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     return sorted(finished, key=lambda item: item[0])
 
 
+def module_input(core, exp: ExperimentConfig):
+    """How observation rows `[E * k, D]` (copy-major) reach the policy: RLlib modules take
+    them as the env's spaces hold them (Dict with a mask, paired with the global state for
+    centralised critics); our own algorithms' networks take the core's flat arrays (None)."""
+    if exp.algorithm not in RLLIB_ALGORITHMS:
+        return None
+    if exp.model.module not in GLOBAL_STATE_MODULES:
+        return core.observation_view
+
+    def with_state(flat: np.ndarray) -> dict[str, Any]:
+        state = np.repeat(core.state(), len(flat) // core.num_envs, axis=0)
+        return {"observations": core.observation_view(flat), "state": state}
+
+    return with_state
+
+
+def _tensors(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _tensors(v) for k, v in value.items()}
+    return torch.as_tensor(value)
+
+
 def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, view=None):
     """Greedy (or sampled) actions `[E, A]` (Discrete) or `[E, A, k]` (Box) of every agent.
 
@@ -236,12 +257,7 @@ def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, vie
         for policy_id in set(agent_policy):
             cols = [i for i, p in enumerate(agent_policy) if p == policy_id]
             flat = obs[:, cols].reshape(num_envs * len(cols), *obs.shape[2:])
-            seen = view(flat) if view else flat
-            if isinstance(seen, dict):
-                batch = {k: torch.as_tensor(v) for k, v in seen.items()}
-            else:
-                batch = torch.as_tensor(seen)
-            logits = policies[policy_id](batch)
+            logits = policies[policy_id](_tensors(view(flat) if view else flat))
             if discrete:
                 if explore:
                     chosen = torch.multinomial(torch.softmax(logits, -1), 1, generator=rng)[:, 0]

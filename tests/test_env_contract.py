@@ -26,6 +26,20 @@ def test_rllib_multi_agent_env_check(name, config):
 
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
+def test_global_state_view_for_centralised_critics(name, config):
+    env = envs.make_rllib(name, config, global_state=True)
+    check_multiagent_environments(env)
+    core = envs.make_batched(name, 16, config)
+    core.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        core.step(core.sample_actions(rng))
+        state = core.state()
+        assert state.dtype == np.float32 and state.shape == (16, *core.state_space.shape)
+        assert np.all(state >= core.state_space.low) and np.all(state <= core.state_space.high)
+
+
+@pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_pettingzoo_parallel_api(name, config):
     parallel_api_test(envs.make_parallel(name, config), num_cycles=300)
 

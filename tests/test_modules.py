@@ -17,6 +17,7 @@ from envs.schema import ConfigError
 from marl_ray.cli import main
 from marl_ray.config import load_experiment
 from marl_ray.rllib.algorithm_config import build_algorithm_config
+from marl_ray.rllib.modules import GLOBAL_STATE_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tune_configs" / "grid_world_ppo.yaml"
@@ -35,7 +36,9 @@ TINY = [
 def _module(overrides: list[str], policy: str = "shared"):
     exp = load_experiment(DEMO, overrides)
     config = build_algorithm_config(exp)
-    spec = config.get_multi_rl_module_spec(env=envs.make_rllib(exp.env.name, exp.env.config))
+    with_state = exp.model.module in GLOBAL_STATE_MODULES
+    env = envs.make_rllib(exp.env.name, exp.env.config, global_state=with_state)
+    spec = config.get_multi_rl_module_spec(env=env)
     return spec.build()[policy], exp
 
 
@@ -89,12 +92,33 @@ def test_masked_actions_have_zero_probability_and_no_gradient():
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
+CTDE = ["model.module=centralized_critic", "env.config.num_agents=3", "env.config.grid_size=6"]
+
+
+def test_centralized_critic_acts_on_own_observation_and_values_the_state():
+    module, exp = _module(CTDE)
+    env = envs.make_rllib(exp.env.name, exp.env.config, global_state=True)
+    obs, _ = env.reset(seed=0)
+    own = torch.as_tensor(np.stack([o["observations"] for o in obs.values()]))
+    state = torch.as_tensor(np.stack([o["state"] for o in obs.values()]))
+    batch = {Columns.OBS: {"observations": own, "state": state}}
+    other = {Columns.OBS: {"observations": own, "state": torch.rand_like(state)}}
+    logits = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+    assert logits.shape == (3, 5)
+    assert torch.equal(logits, module.forward_inference(other)[Columns.ACTION_DIST_INPUTS])
+    values = module.compute_values(batch)
+    assert values.shape == (3,) and torch.allclose(values, values[0].expand(3))  # one state
+    assert not torch.allclose(values, module.compute_values(other))
+
+
 def test_action_mask_module_needs_dict_observations():
     with pytest.raises(ValueError, match="Dict observations"):
         _module(["model.module=action_mask"])
 
 
-@pytest.mark.parametrize("overrides", [["model.module=mlp"], MASKED], ids=["mlp", "action_mask"])
+@pytest.mark.parametrize(
+    "overrides", [["model.module=mlp"], MASKED, CTDE], ids=["mlp", "action_mask", "mappo"]
+)
 def test_one_training_iteration_and_evaluation(ray_session, tmp_path, capsys, overrides):
     argv = ["train", str(DEMO)]
     argv += [a for o in [*TINY, *overrides, f"storage_path={tmp_path}"] for a in ("--set", o)]

@@ -17,7 +17,8 @@ import envs
 from envs.schema import ConfigError
 from marl_ray.config import ExperimentConfig
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
-from marl_ray.rllib.modules import module_spec
+from marl_ray.rllib.modules import GLOBAL_STATE_MODULES, module_spec
+from marl_ray.rllib.registration import GLOBAL_STATE_SUFFIX
 
 SHARED_POLICY = "shared"
 
@@ -79,6 +80,13 @@ def training_kwargs(exp: ExperimentConfig) -> dict[str, Any]:
     return out
 
 
+def rllib_env_id(exp: ExperimentConfig) -> str:
+    """The registered env RLlib builds: with the global state for centralised critics."""
+    if exp.model.module in GLOBAL_STATE_MODULES:
+        return exp.env.name + GLOBAL_STATE_SUFFIX
+    return exp.env.name
+
+
 def rl_module_settings(exp: ExperimentConfig) -> dict[str, Any]:
     """RLlib's default model from `hidden_sizes` etc., or one of our modules by name."""
     if exp.model.module == "default":
@@ -110,7 +118,7 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
         ALGORITHM_CLASSES[exp.algorithm]
         .get_default_config()
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
-        .environment(exp.env.name, env_config=dict(exp.env.config))
+        .environment(rllib_env_id(exp), env_config=dict(exp.env.config))
         .framework("torch")
         .env_runners(
             num_env_runners=res.num_env_runners,
