@@ -37,6 +37,7 @@ import numpy as np
 from envs.core import BatchedEnv
 from envs.schema import check
 
+IMAGE_CHANNELS = 4
 # Row, column deltas for up, down, left, right, stay.
 MOVES = np.array([[-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], dtype=np.int64)
 
@@ -73,6 +74,10 @@ class GridWorldConfig:
     team_bonus: float = 10.0
     win_reward: float = 10.0
     lose_reward: float = -5.0
+    observation: Literal["vector", "image"] = "vector"
+    """image: per agent a [4, size, size] picture in [0, 1]: own position, the other agents,
+    the targets it cares about (cooperative: all; competitive: its own), and a plane holding
+    the elapsed fraction of the episode (for convolutional encoders such as grid_cnn)."""
     action_mask: bool = False
     """Observations become {"observations": ..., "action_mask": 5 flags}; moves off the
     grid are masked out (stay is always valid; a masked move taken anyway acts as stay)."""
@@ -143,6 +148,10 @@ class GridWorld(BatchedEnv):
         low, high = self._observation_bounds(n, k)
         self._obs_size = len(low)
         obs_space = gym.spaces.Box(low, high, dtype=np.float32)
+        if config.observation == "image":
+            self._obs_size = IMAGE_CHANNELS * config.grid_size**2
+            shape = (IMAGE_CHANNELS, config.grid_size, config.grid_size)
+            obs_space = gym.spaces.Box(0.0, 1.0, shape, dtype=np.float32)
         if config.action_mask:
             mask_space = gym.spaces.Box(0, 1, (len(MOVES),), dtype=np.int8)
             obs_space = gym.spaces.Dict({"observations": obs_space, "action_mask": mask_space})
@@ -241,6 +250,8 @@ class GridWorld(BatchedEnv):
         return rewards, terminated, truncated, infos
 
     def _observe(self) -> np.ndarray:
+        if self.config.observation == "image":
+            return self._observe_image()
         e, n = self.cells.shape
         points = np.concatenate((self.target_cells, self.cells), axis=1)  # targets, agents
         parts = [
@@ -253,6 +264,29 @@ class GridWorld(BatchedEnv):
         if self.config.action_mask:
             parts.append(self._move_mask[self.cells])
         return np.concatenate(parts, axis=2, dtype=np.float32)
+
+    def _observe_image(self) -> np.ndarray:
+        """`[E, A, 4 * size * size]`: the image planes, flattened (viewed as [4, size, size])."""
+        e, n = self.cells.shape
+        cells = self.config.grid_size**2
+        planes = np.zeros((e, n, IMAGE_CHANNELS, cells), dtype=np.float32)
+        rows, agents = np.arange(e)[:, None], np.arange(n)[None, :]
+        planes[rows, agents, 0, self.cells] = 1.0
+        occupied = np.zeros((e, cells), dtype=np.float32)
+        np.add.at(occupied, (np.repeat(np.arange(e), n), self.cells.ravel()), 1.0)
+        others = occupied[:, None, :] - planes[:, :, 0]  # everyone but the agent itself
+        planes[:, :, 1] = np.minimum(others, 1.0)
+        if self.cooperative:
+            targets = np.zeros((e, cells), dtype=np.float32)
+            targets[np.arange(e)[:, None], self.target_cells] = 1.0
+            planes[:, :, 2] = targets[:, None, :]
+        else:
+            planes[rows, agents, 2, self.target_cells] = 1.0  # target i is agent i's
+        planes[:, :, 3] = (self.steps * self._inv_max_steps)[:, None, None]
+        obs = planes.reshape(e, n, -1)
+        if self.config.action_mask:
+            obs = np.concatenate([obs, self._move_mask[self.cells]], axis=2)
+        return obs
 
     def state(self) -> np.ndarray:
         """Every agent's and target's (row, col) / (size - 1), the reached flags
@@ -274,11 +308,14 @@ class GridWorld(BatchedEnv):
         return gym.spaces.Box(0.0, 1.0, (size,), dtype=np.float32)
 
     def observation_view(self, obs: np.ndarray):
+        main = obs[..., : self._obs_size]
+        if self.config.observation == "image":
+            size = self.config.grid_size
+            main = main.reshape(*obs.shape[:-1], IMAGE_CHANNELS, size, size)
         if not self.config.action_mask:
-            return obs
+            return main
         # int8 masks: PettingZoo's convention (its samplers take int8 masks).
-        mask = obs[..., self._obs_size :].astype(np.int8)
-        return {"observations": obs[..., : self._obs_size], "action_mask": mask}
+        return {"observations": main, "action_mask": obs[..., self._obs_size :].astype(np.int8)}
 
     def render(self, env_index: int = 0, cell: int = 32) -> np.ndarray:
         size = self.config.grid_size

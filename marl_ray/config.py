@@ -71,7 +71,7 @@ class MultiAgentSection:
 
 @dataclass(frozen=True)
 class ModelSection:
-    module: Literal["default", "mlp", "action_mask", "centralized_critic"] = "default"
+    module: Literal["default", "mlp", "action_mask", "centralized_critic", "grid_cnn"] = "default"
     """default: RLlib's own MLP built from the keys below (our algorithms use them too);
     otherwise one of marl_ray's RLModules, configured by `options`."""
     options: dict[str, Any] = field(default_factory=dict)
@@ -88,8 +88,8 @@ class ModelSection:
         )
         check(
             self.module != "default" or not self.options,
-            "model.options configure a model.module (mlp, action_mask, centralized_critic); "
-            "the default model "
+            "model.options configure a model.module (mlp, action_mask, centralized_critic, "
+            "grid_cnn); the default model "
             "takes hidden_sizes, activation and vf_share_layers",
         )
 

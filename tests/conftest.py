@@ -14,6 +14,7 @@ ENV_CASES = [
     ("grid_world", {"mode": "competitive", "num_agents": 3, "grid_size": 6}),
     ("grid_world", {"num_agents": 3, "num_targets": 3, "collisions": "block", "max_steps": 7}),
     ("grid_world", {"grid_size": 4, "action_mask": True}),
+    ("grid_world", {"observation": "image", "mode": "competitive", "num_agents": 3}),
     ("matrix_game", {}),
     ("matrix_game", {"game": "chicken", "num_rounds": 3}),
     # Three players with 2, 3 and 2 actions: spaces of their own.

@@ -111,13 +111,33 @@ def test_centralized_critic_acts_on_own_observation_and_values_the_state():
     assert not torch.allclose(values, module.compute_values(other))
 
 
+IMAGE = ["env.config.observation=image", "model.module=grid_cnn"]
+
+
+def test_grid_cnn_reads_image_planes():
+    module, exp = _module([*IMAGE, "model.options={conv_channels: [8], hidden_sizes: [32]}"])
+    core = envs.make_batched(exp.env.name, 4, exp.env.config)
+    obs, _ = core.reset(seed=0)
+    images = core.observation_view(obs.reshape(8, -1))
+    assert images.shape == (8, 4, 5, 5)
+    # Plane 0 marks the agent itself, plane 2 the shared target: one cell each.
+    assert np.all(images[:, 0].sum(axis=(1, 2)) == 1) and np.all(images[:, 2].sum(axis=(1, 2)) == 1)
+    batch = {Columns.OBS: torch.as_tensor(images)}
+    assert module.forward_train(batch)[Columns.ACTION_DIST_INPUTS].shape == (8, 5)
+    assert module.compute_values(batch).shape == (8,)
+    with pytest.raises(ValueError, match="observation: image"):
+        _module(["model.module=grid_cnn"])
+
+
 def test_action_mask_module_needs_dict_observations():
     with pytest.raises(ValueError, match="Dict observations"):
         _module(["model.module=action_mask"])
 
 
 @pytest.mark.parametrize(
-    "overrides", [["model.module=mlp"], MASKED, CTDE], ids=["mlp", "action_mask", "mappo"]
+    "overrides",
+    [["model.module=mlp"], MASKED, CTDE, IMAGE],
+    ids=["mlp", "action_mask", "mappo", "grid_cnn"],
 )
 def test_one_training_iteration_and_evaluation(ray_session, tmp_path, capsys, overrides):
     argv = ["train", str(DEMO)]

@@ -10,12 +10,14 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from envs.schema import ConfigError, from_mapping
 from marl_ray.rllib.modules.action_mask import ActionMaskMLP
 from marl_ray.rllib.modules.centralized_critic import CentralizedCriticModule
+from marl_ray.rllib.modules.grid_cnn import GridCNN
 from marl_ray.rllib.modules.mlp import ActorCriticMLP
 
 MODULES: dict[str, type] = {
     "mlp": ActorCriticMLP,
     "action_mask": ActionMaskMLP,
     "centralized_critic": CentralizedCriticModule,
+    "grid_cnn": GridCNN,
 }
 # Modules that train on the global state: their env is registered with it.
 GLOBAL_STATE_MODULES = ("centralized_critic",)
