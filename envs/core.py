@@ -105,6 +105,10 @@ class BatchedEnv(abc.ABC):
         self._reset_copies(np.asarray(mask, dtype=bool))
         return self._observe()
 
+    def current_observations(self) -> np.ndarray:
+        """`[E, A, D]` observations of the current state (what the last step returned)."""
+        return self._observe()
+
     def state(self) -> np.ndarray:
         """`[E, S]` float32 global state of every copy, for centralised critics. Default:
         every agent's observation, concatenated; envs override it with a compact one."""
@@ -113,14 +117,10 @@ class BatchedEnv(abc.ABC):
     @functools.cached_property
     def state_space(self) -> gym.spaces.Box:
         """The space of one copy's `state()` (default: the agents' observation bounds)."""
-        lows, highs = [], []
-        for agent in self.possible_agents:
-            space = self.observation_spaces[agent]
-            boxes = space.spaces.values() if isinstance(space, gym.spaces.Dict) else [space]
-            for box in boxes:
-                lows.append(np.ravel(np.broadcast_to(box.low, box.shape)).astype(np.float32))
-                highs.append(np.ravel(np.broadcast_to(box.high, box.shape)).astype(np.float32))
-        return gym.spaces.Box(np.concatenate(lows), np.concatenate(highs), dtype=np.float32)
+        bounds = [flat_bounds(self.observation_spaces[a]) for a in self.possible_agents]
+        low = np.concatenate([lo for lo, _ in bounds])
+        high = np.concatenate([hi for _, hi in bounds])
+        return gym.spaces.Box(low, high, dtype=np.float32)
 
     def observation_view(self, obs: np.ndarray) -> Any:
         """An agent's observation as its declared space holds it, from the core's array
@@ -230,3 +230,12 @@ class BatchedEnv(abc.ABC):
                 )
             return np.clip(actions, low, high)
         raise TypeError(f"unsupported action space {space}")
+
+
+def flat_bounds(space: gym.Space) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of a Box (or a Dict of Boxes) flattened as the core's rows
+    hold it: float32 vectors."""
+    boxes = space.spaces.values() if isinstance(space, gym.spaces.Dict) else [space]
+    lows = [np.ravel(np.broadcast_to(b.low, b.shape)).astype(np.float32) for b in boxes]
+    highs = [np.ravel(np.broadcast_to(b.high, b.shape)).astype(np.float32) for b in boxes]
+    return np.concatenate(lows), np.concatenate(highs)

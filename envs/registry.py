@@ -69,13 +69,13 @@ def make_rllib(
     name: str,
     config: Mapping[str, Any] | None = None,
     render_mode: str | None = None,
-    global_state: bool = False,
+    view: str = "own",
 ):
-    """An RLlib `MultiAgentEnv` over one copy of the core (observations paired with the
-    global state when `global_state`)."""
+    """An RLlib `MultiAgentEnv` over one copy of the core; `view` (own, global_state, peers)
+    pairs observations with what some modules need (`envs.observation_views`)."""
     from envs.rllib_adapter import RLlibMultiAgentEnv
 
-    return RLlibMultiAgentEnv(make_batched(name, 1, config, render_mode), global_state)
+    return RLlibMultiAgentEnv(make_batched(name, 1, config, render_mode), view)
 
 
 def make_parallel(

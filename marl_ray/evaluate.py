@@ -25,7 +25,7 @@ from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.episode_charts import CHARTS
 from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
-from marl_ray.rllib.modules import GLOBAL_STATE_MODULES
+from marl_ray.rllib.modules import module_view
 from marl_ray.storage import fetch_checkpoint
 from marl_ray.trainables import RLLIB_ALGORITHMS
 
@@ -157,13 +157,18 @@ def evaluate_checkpoint(
     missing = sorted(set(agent_policy) - set(policies))
     if missing:
         raise CheckpointError(f"checkpoint lacks policies {missing}; it has {sorted(policies)}")
-    view = module_input(core, exp)
-    act = lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space, view)  # noqa: E731
+
+    def act_in(c):  # the policies acting in core `c` (its state feeds centralised critics)
+        build = module_input(c, exp)
+        return lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space, build)
+
+    act = act_in(core)
     finished = play(core, act, episodes, seed)
     render_path = None
     if render:
         viewer = envs.make_batched(exp.env.name, 1, exp.env.config, render_mode="rgb_array")
         viewer.autoreset = False  # keep the last frame of the episode
+        act = act_in(viewer)
         chart = CHARTS.get(exp.env.name)
         if chart:  # a chart of the episode (PNG) tells more than frames for these envs
             records: list[dict] = []
@@ -223,19 +228,27 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
 
 
 def module_input(core, exp: ExperimentConfig):
-    """How observation rows `[E * k, D]` (copy-major) reach the policy: RLlib modules take
-    them as the env's spaces hold them (Dict with a mask, paired with the global state for
-    centralised critics); our own algorithms' networks take the core's flat arrays (None)."""
-    if exp.algorithm not in RLLIB_ALGORITHMS:
-        return None
-    if exp.model.module not in GLOBAL_STATE_MODULES:
-        return core.observation_view
+    """`build(obs [E, A, D], agent columns)`: the policy's input rows (copy-major). RLlib
+    modules get observations as the env's spaces hold them, through the view the module
+    trained with (global state, peers); our own algorithms' networks get the flat rows."""
+    rllib = exp.algorithm in RLLIB_ALGORITHMS
+    view = module_view(exp.model.module) if rllib else None
 
-    def with_state(flat: np.ndarray) -> dict[str, Any]:
-        state = np.repeat(core.state(), len(flat) // core.num_envs, axis=0)
-        return {"observations": core.observation_view(flat), "state": state}
+    def build(obs: np.ndarray, cols: list[int]) -> Any:
+        e, k, n = obs.shape[0], len(cols), core.num_agents
+        flat = obs[:, cols].reshape(e * k, *obs.shape[2:])
+        if not rllib:
+            return flat
+        own = core.observation_view(flat)
+        if view == "global_state":
+            return {"observations": own, "state": np.repeat(core.state(), k, axis=0)}
+        if view == "peers":  # every agent of a copy acts until the copy is done
+            order = np.array([[(i + j) % n for j in range(1, n)] for i in cols])
+            peers = obs[:, order].reshape(e * k, n - 1, -1)
+            return {"observations": own, "peers": peers, "peers_mask": np.ones((e * k, n - 1))}
+        return own
 
-    return with_state
+    return build
 
 
 def _tensors(value: Any) -> Any:
@@ -244,7 +257,7 @@ def _tensors(value: Any) -> Any:
     return torch.as_tensor(value)
 
 
-def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, view=None):
+def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, build_input):
     """Greedy (or sampled) actions `[E, A]` (Discrete) or `[E, A, k]` (Box) of every agent.
 
     Box policies output a diagonal Gaussian (means, log stds) in RLlib's normalised action
@@ -256,8 +269,7 @@ def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, vie
     with torch.no_grad():
         for policy_id in set(agent_policy):
             cols = [i for i, p in enumerate(agent_policy) if p == policy_id]
-            flat = obs[:, cols].reshape(num_envs * len(cols), *obs.shape[2:])
-            logits = policies[policy_id](_tensors(view(flat) if view else flat))
+            logits = policies[policy_id](_tensors(build_input(obs, cols)))
             if discrete:
                 if explore:
                     chosen = torch.multinomial(torch.softmax(logits, -1), 1, generator=rng)[:, 0]

@@ -26,9 +26,9 @@ def test_rllib_multi_agent_env_check(name, config):
 
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
-def test_global_state_view_for_centralised_critics(name, config):
-    env = envs.make_rllib(name, config, global_state=True)
-    check_multiagent_environments(env)
+def test_global_state_and_peer_views(name, config):
+    for view in ("global_state", "peers"):
+        check_multiagent_environments(envs.make_rllib(name, config, view=view))
     core = envs.make_batched(name, 16, config)
     core.reset(seed=0)
     rng = np.random.default_rng(0)

@@ -17,7 +17,7 @@ from envs.schema import ConfigError
 from marl_ray.cli import main
 from marl_ray.config import load_experiment
 from marl_ray.rllib.algorithm_config import build_algorithm_config
-from marl_ray.rllib.modules import GLOBAL_STATE_MODULES
+from marl_ray.rllib.modules import module_view
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tune_configs" / "grid_world_ppo.yaml"
@@ -36,8 +36,7 @@ TINY = [
 def _module(overrides: list[str], policy: str = "shared"):
     exp = load_experiment(DEMO, overrides)
     config = build_algorithm_config(exp)
-    with_state = exp.model.module in GLOBAL_STATE_MODULES
-    env = envs.make_rllib(exp.env.name, exp.env.config, global_state=with_state)
+    env = envs.make_rllib(exp.env.name, exp.env.config, view=module_view(exp.model.module))
     spec = config.get_multi_rl_module_spec(env=env)
     return spec.build()[policy], exp
 
@@ -97,7 +96,7 @@ CTDE = ["model.module=centralized_critic", "env.config.num_agents=3", "env.confi
 
 def test_centralized_critic_acts_on_own_observation_and_values_the_state():
     module, exp = _module(CTDE)
-    env = envs.make_rllib(exp.env.name, exp.env.config, global_state=True)
+    env = envs.make_rllib(exp.env.name, exp.env.config, view="global_state")
     obs, _ = env.reset(seed=0)
     own = torch.as_tensor(np.stack([o["observations"] for o in obs.values()]))
     state = torch.as_tensor(np.stack([o["state"] for o in obs.values()]))

@@ -17,8 +17,8 @@ import envs
 from envs.schema import ConfigError
 from marl_ray.config import ExperimentConfig
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
-from marl_ray.rllib.modules import GLOBAL_STATE_MODULES, module_spec
-from marl_ray.rllib.registration import GLOBAL_STATE_SUFFIX
+from marl_ray.rllib.modules import module_spec, module_view
+from marl_ray.rllib.registration import env_id
 
 SHARED_POLICY = "shared"
 
@@ -81,10 +81,8 @@ def training_kwargs(exp: ExperimentConfig) -> dict[str, Any]:
 
 
 def rllib_env_id(exp: ExperimentConfig) -> str:
-    """The registered env RLlib builds: with the global state for centralised critics."""
-    if exp.model.module in GLOBAL_STATE_MODULES:
-        return exp.env.name + GLOBAL_STATE_SUFFIX
-    return exp.env.name
+    """The registered env RLlib builds: seen through the view the module needs."""
+    return env_id(exp.env.name, module_view(exp.model.module))
 
 
 def rl_module_settings(exp: ExperimentConfig) -> dict[str, Any]:

@@ -5,18 +5,22 @@ from __future__ import annotations
 from ray.tune.registry import register_env
 
 import envs
+from envs.observation_views import VIEWS
 
-GLOBAL_STATE_SUFFIX = ":global_state"
+
+def env_id(name: str, view: str = "own") -> str:
+    """The registered id of env `name` seen through `view` (`grid_world:global_state`)."""
+    return name if view == "own" else f"{name}:{view}"
 
 
-def _creator(name: str, global_state: bool):
-    return lambda env_config: envs.make_rllib(name, env_config, global_state=global_state)
+def _creator(name: str, view: str):
+    return lambda env_config: envs.make_rllib(name, env_config, view=view)
 
 
 def register_envs() -> list[str]:
-    """Registers all envs in this process, each also as `<name>:global_state` (observations
-    paired with the global state, for centralised critics); returns the names. Idempotent."""
+    """Registers all envs in this process under every observation view (`env_id`); returns
+    the env names. Idempotent."""
     for name in envs.names():
-        register_env(name, _creator(name, False))
-        register_env(name + GLOBAL_STATE_SUFFIX, _creator(name, True))
+        for view in VIEWS:
+            register_env(env_id(name, view), _creator(name, view))
     return envs.names()

@@ -19,8 +19,12 @@ MODULES: dict[str, type] = {
     "centralized_critic": CentralizedCriticModule,
     "grid_cnn": GridCNN,
 }
-# Modules that train on the global state: their env is registered with it.
-GLOBAL_STATE_MODULES = ("centralized_critic",)
+# The observation view (envs.observation_views) each module needs; others see their own.
+MODULE_VIEWS = {"centralized_critic": "global_state"}
+
+
+def module_view(name: str) -> str:
+    return MODULE_VIEWS.get(name, "own")
 
 
 def module_options(name: str, options: dict[str, Any]) -> dict[str, Any]:

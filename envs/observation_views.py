@@ -1,0 +1,66 @@
+"""What RLlib modules see of one copy besides the agent's own observation.
+
+- `own`: the observation as the agent's space holds it.
+- `global_state`: `{"observations": own, "state": core.state()}` for centralised critics.
+- `peers`: `{"observations": own, "peers": the other agents' observations [A - 1, D] (in index
+  order starting after the agent), "peers_mask": 1 for peers still in the episode}`, for
+  modules that communicate (attention over the other agents).
+
+Views only pair existing data with the observation; the dynamics stay in the core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.core import BatchedEnv, flat_bounds
+
+VIEWS = ("own", "global_state", "peers")
+
+
+def view_spaces(core: BatchedEnv, view: str) -> dict[str, gym.Space]:
+    spaces = dict(core.observation_spaces)
+    if view == "own":
+        return spaces
+    if view == "global_state":
+        return {
+            a: gym.spaces.Dict({"observations": s, "state": core.state_space})
+            for a, s in spaces.items()
+        }
+    if view == "peers":
+        low, high = flat_bounds(core.observation_spaces[core.possible_agents[0]])
+        shape = (core.num_agents - 1, len(low))
+        peers = gym.spaces.Box(
+            np.broadcast_to(low, shape), np.broadcast_to(high, shape), dtype=np.float32
+        )
+        mask = gym.spaces.Box(0, 1, (core.num_agents - 1,), dtype=np.int8)
+        return {
+            a: gym.spaces.Dict({"observations": s, "peers": peers, "peers_mask": mask})
+            for a, s in spaces.items()
+        }
+    raise ValueError(f"unknown observation view {view!r}; allowed: {', '.join(VIEWS)}")
+
+
+def view_observations(
+    core: BatchedEnv, view: str, obs: dict[str, Any], present: set[str]
+) -> dict[str, Any]:
+    """`obs` (agent -> own observation) extended by `view`; `present` are the agents still
+    in the episode."""
+    if view == "own":
+        return obs
+    if view == "global_state":
+        state = core.state()[0]
+        return {a: {"observations": o, "state": state} for a, o in obs.items()}
+    rows = core.current_observations()[0]
+    agents = core.possible_agents
+    n = len(agents)
+    out = {}
+    for a, o in obs.items():
+        i = agents.index(a)
+        order = [(i + j) % n for j in range(1, n)]
+        mask = np.array([agents[k] in present for k in order], dtype=np.int8)
+        out[a] = {"observations": o, "peers": rows[order], "peers_mask": mask}
+    return out
