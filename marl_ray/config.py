@@ -71,7 +71,9 @@ class MultiAgentSection:
 
 @dataclass(frozen=True)
 class ModelSection:
-    module: Literal["default", "mlp", "action_mask", "centralized_critic", "grid_cnn"] = "default"
+    module: Literal[
+        "default", "mlp", "action_mask", "centralized_critic", "grid_cnn", "attention_comm"
+    ] = "default"
     """default: RLlib's own MLP built from the keys below (our algorithms use them too);
     otherwise one of marl_ray's RLModules, configured by `options`."""
     options: dict[str, Any] = field(default_factory=dict)
@@ -89,7 +91,7 @@ class ModelSection:
         check(
             self.module != "default" or not self.options,
             "model.options configure a model.module (mlp, action_mask, centralized_critic, "
-            "grid_cnn); the default model "
+            "grid_cnn, attention_comm); the default model "
             "takes hidden_sizes, activation and vf_share_layers",
         )
 

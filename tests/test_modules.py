@@ -128,6 +128,30 @@ def test_grid_cnn_reads_image_planes():
         _module(["model.module=grid_cnn"])
 
 
+COMM = ["model.module=attention_comm", "env.config.num_agents=3", "env.config.grid_size=6"]
+
+
+def test_attention_comm_attends_over_present_peers_only():
+    module, exp = _module([*COMM, "model.options={embed_size: 16, num_heads: 2}"])
+    env = envs.make_rllib(exp.env.name, exp.env.config, view="peers")
+    obs, _ = env.reset(seed=0)
+    batch = {k: torch.as_tensor(np.stack([o[k] for o in obs.values()])) for k in obs["agent_0"]}
+    assert batch["peers"].shape == (3, 2, batch["observations"].shape[1])
+    out = module.forward_train({Columns.OBS: batch})
+    assert out[Columns.ACTION_DIST_INPUTS].shape == (3, 5)
+    assert module.compute_values({Columns.OBS: batch}).shape == (3,)
+    _, weights = module.attend(batch)
+    assert weights.shape == (3, 3) and torch.allclose(weights.sum(-1), torch.ones(3))
+    batch["peers_mask"] = torch.tensor([[1, 0], [0, 0], [1, 1]], dtype=torch.int8)
+    _, weights = module.attend(batch)
+    assert weights[0, 2] == 0 and torch.all(weights[1, 1:] == 0) and weights[1, 0] == 1
+    # Changing an absent peer's observation changes nothing.
+    before = module.forward_inference({Columns.OBS: batch})[Columns.ACTION_DIST_INPUTS]
+    batch["peers"][1] += 5.0
+    after = module.forward_inference({Columns.OBS: batch})[Columns.ACTION_DIST_INPUTS]
+    assert torch.allclose(before[1], after[1])
+
+
 def test_action_mask_module_needs_dict_observations():
     with pytest.raises(ValueError, match="Dict observations"):
         _module(["model.module=action_mask"])
@@ -135,8 +159,8 @@ def test_action_mask_module_needs_dict_observations():
 
 @pytest.mark.parametrize(
     "overrides",
-    [["model.module=mlp"], MASKED, CTDE, IMAGE],
-    ids=["mlp", "action_mask", "mappo", "grid_cnn"],
+    [["model.module=mlp"], MASKED, CTDE, IMAGE, COMM],
+    ids=["mlp", "action_mask", "mappo", "grid_cnn", "attention_comm"],
 )
 def test_one_training_iteration_and_evaluation(ray_session, tmp_path, capsys, overrides):
     argv = ["train", str(DEMO)]

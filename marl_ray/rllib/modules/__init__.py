@@ -9,6 +9,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from envs.schema import ConfigError, from_mapping
 from marl_ray.rllib.modules.action_mask import ActionMaskMLP
+from marl_ray.rllib.modules.attention_comm import AttentionComm
 from marl_ray.rllib.modules.centralized_critic import CentralizedCriticModule
 from marl_ray.rllib.modules.grid_cnn import GridCNN
 from marl_ray.rllib.modules.mlp import ActorCriticMLP
@@ -18,9 +19,10 @@ MODULES: dict[str, type] = {
     "action_mask": ActionMaskMLP,
     "centralized_critic": CentralizedCriticModule,
     "grid_cnn": GridCNN,
+    "attention_comm": AttentionComm,
 }
 # The observation view (envs.observation_views) each module needs; others see their own.
-MODULE_VIEWS = {"centralized_critic": "global_state"}
+MODULE_VIEWS = {"centralized_critic": "global_state", "attention_comm": "peers"}
 
 
 def module_view(name: str) -> str:
