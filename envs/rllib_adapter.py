@@ -39,8 +39,10 @@ class RLlibMultiAgentEnv(MultiAgentEnv):
 
     def step(self, action_dict: dict[str, Any]):
         obs, rewards, terminated, truncated, infos = self._copy.step(action_dict)
-        self.agents = list(self._copy.agents)
-        obs = view_observations(self.core, self.view, obs, set(self.agents))
+        obs = view_observations(self.core, self.view, obs, set(self._copy.agents))
+        # The agents this step reports on, those that just finished included (RLlib checks
+        # step results against `agents`); they act no more once their done flags are seen.
+        self.agents = list(obs)
         terminated["__all__"] = all(terminated.values())
         truncated["__all__"] = not terminated["__all__"] and all(
             terminated[a] or truncated[a] for a in obs

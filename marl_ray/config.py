@@ -63,10 +63,24 @@ class EnvSection:
 
 
 @dataclass(frozen=True)
+class SelfPlaySection:
+    win_rate_threshold: float = 0.75
+    """Main's win rate (in one iteration's episodes) that adds a snapshot of it to the pool."""
+    min_episodes: int = 20
+    """Episodes an iteration needs before its win rate counts."""
+
+    def __post_init__(self) -> None:
+        check(0 < self.win_rate_threshold <= 1, "self_play.win_rate_threshold must be in (0, 1]")
+        check(self.min_episodes >= 1, "self_play.min_episodes must be >= 1")
+
+
+@dataclass(frozen=True)
 class MultiAgentSection:
-    policies: Literal["shared", "independent", "by_group"] = "shared"
+    policies: Literal["shared", "independent", "by_group", "self_play"] = "shared"
     """shared: one policy for every agent; independent: one policy per agent; by_group: one
-    policy per agent type, the agent id without its index (`consumer_2` -> `consumer`)."""
+    policy per agent type, the agent id without its index (`consumer_2` -> `consumer`);
+    self_play: `main` learns against a pool of its frozen snapshots (competitive envs)."""
+    self_play: SelfPlaySection = field(default_factory=SelfPlaySection)
 
 
 @dataclass(frozen=True)

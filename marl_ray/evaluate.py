@@ -26,6 +26,7 @@ from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.episode_charts import CHARTS
 from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
 from marl_ray.rllib.modules import module_view
+from marl_ray.rllib.self_play import MAIN, pool_of
 from marl_ray.storage import fetch_checkpoint
 from marl_ray.trainables import RLLIB_ALGORITHMS
 
@@ -50,6 +51,8 @@ class EvaluationResult:
     episode_infos: dict[str, float]
     """Per-episode sums of the env's per-copy step infos (welfare, unserved energy, ...),
     averaged over episodes."""
+    self_play: dict | None
+    """Self-play checkpoints: main's win rates against its first snapshot, the pool, each."""
     render: str | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,17 +156,28 @@ def evaluate_checkpoint(
             f"evaluate plays {exp.algorithm} policies on Discrete actions; "
             f"{exp.env.name} has {space}"
         )
-    agent_policy = [mapping(a) for a in core.possible_agents]
+    self_play = exp.multi_agent.policies == "self_play"
+    if self_play:  # main as agent_0 against the newest snapshot; win rates below
+        newest = pool_of(policies)[-1]
+        agent_policy = [MAIN] + [newest] * (core.num_agents - 1)
+    else:
+        agent_policy = [mapping(a) for a in core.possible_agents]
     missing = sorted(set(agent_policy) - set(policies))
     if missing:
         raise CheckpointError(f"checkpoint lacks policies {missing}; it has {sorted(policies)}")
 
-    def act_in(c):  # the policies acting in core `c` (its state feeds centralised critics)
+    def act_in(c, assignment=None):  # policies acting in core `c` (its state: for critics)
         build = module_input(c, exp)
-        return lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space, build)
+        chosen = assignment or agent_policy
+        return lambda obs, rng: _act(policies, chosen, obs, explore, rng, space, build)
 
     act = act_in(core)
     finished = play(core, act, episodes, seed)
+    win_rates = None
+    if self_play:
+        win_rates = self_play_win_rates(
+            lambda assignment: act_in(core, assignment), core, pool_of(policies), episodes, seed
+        )
     render_path = None
     if render:
         viewer = envs.make_batched(exp.env.name, 1, exp.env.config, render_mode="rgb_array")
@@ -180,17 +194,46 @@ def evaluate_checkpoint(
             play(viewer, act, 1, seed, on_step=lambda: frames.append(viewer.render(0)))
             fps = viewer.metadata.get("render_fps", 4)
             render_path = str(write_gif(frames, Path(render), fps))
-    return _summarise(exp, path, finished, core.possible_agents, render_path)
+    return _summarise(exp, path, finished, core.possible_agents, render_path, win_rates)
 
 
-Episode = tuple[int, np.ndarray, int, float | None, dict[str, float]]
+def self_play_win_rates(act_for, core, pool: list[str], episodes: int, seed: int) -> dict:
+    """Main's win rate against every snapshot, playing every side equally often (a win: the
+    env's `winner` info is main's agent), and against the pool as a whole."""
+    n = core.num_agents
+    per_side = max(1, episodes // n)
+    rates = {}
+    for snapshot in pool:
+        wins = games = 0
+        for side in range(n):
+            assignment = [MAIN if i == side else snapshot for i in range(n)]
+            finished = play(core, act_for(assignment), per_side, seed + side)
+            wins += sum(ep.final_infos.get("winner", -1) == side for ep in finished)
+            games += len(finished)
+        rates[snapshot] = wins / games
+    return {
+        "win_rate_vs_first": rates[pool[0]],
+        "win_rate_vs_pool": float(np.mean(list(rates.values()))),
+        "win_rates": rates,
+    }
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One finished episode of `play`."""
+
+    index: int  # start order
+    returns: np.ndarray  # per agent
+    length: int
+    success: float | None
+    info_sums: dict[str, float]  # per-copy step infos summed over the episode
+    final_infos: dict[str, float]  # their values on the last step (e.g. the winner)
 
 
 def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
-    """Plays the first `episodes` episodes started in `core`'s copies; returns, per episode,
-    (index, per-agent returns, length, success or None, sums of per-copy infos), in start
-    order. The env draws its randomness only at resets, so every policy played with the same
-    `seed` meets the same episodes."""
+    """Plays the first `episodes` episodes started in `core`'s copies, in start order. The
+    env draws its randomness only at resets, so every policy played with the same `seed`
+    meets the same episodes."""
     obs, _ = core.reset(seed=seed)
     if on_step:
         on_step()
@@ -207,24 +250,31 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
             on_step()
         returns += out.rewards
         lengths += 1
-        for key, value in out.infos.items():
-            if key != "success" and value.shape == (core.num_envs,):
-                sums.setdefault(key, np.zeros(core.num_envs))
-                sums[key] += value
+        per_copy = {
+            k: v for k, v in out.infos.items() if k != "success" and v.shape == (core.num_envs,)
+        }
+        for key, value in per_copy.items():
+            sums.setdefault(key, np.zeros(core.num_envs))
+            sums[key] += value
         success = out.infos.get("success")
         for e in np.flatnonzero(out.done):
             if episode_index[e] < episodes:
-                ok = None if success is None else float(success[e])
-                infos = {k: float(v[e]) for k, v in sums.items()}
                 finished.append(
-                    (int(episode_index[e]), returns[e].copy(), int(lengths[e]), ok, infos)
+                    Episode(
+                        index=int(episode_index[e]),
+                        returns=returns[e].copy(),
+                        length=int(lengths[e]),
+                        success=None if success is None else float(success[e]),
+                        info_sums={k: float(v[e]) for k, v in sums.items()},
+                        final_infos={k: float(v[e]) for k, v in per_copy.items()},
+                    )
                 )
             episode_index[e], started = started, started + 1
             returns[e], lengths[e] = 0, 0
             for v in sums.values():
                 v[e] = 0.0
         obs = out.observations
-    return sorted(finished, key=lambda item: item[0])
+    return sorted(finished, key=lambda episode: episode.index)
 
 
 def module_input(core, exp: ExperimentConfig):
@@ -286,10 +336,12 @@ def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, bui
     return actions
 
 
-def _summarise(exp, path, finished: list[Episode], agents, render_path) -> EvaluationResult:
-    totals = np.array([r.sum() for _, r, *_ in finished])
-    per_agent = np.stack([r for _, r, *_ in finished])
-    successes = [s for *_, s, _ in finished if s is not None]
+def _summarise(
+    exp, path, finished: list[Episode], agents, render_path, self_play=None
+) -> EvaluationResult:
+    totals = np.array([ep.returns.sum() for ep in finished])
+    per_agent = np.stack([ep.returns for ep in finished])
+    successes = [ep.success for ep in finished if ep.success is not None]
     return EvaluationResult(
         algorithm=exp.algorithm,
         env=exp.env.name,
@@ -297,17 +349,18 @@ def _summarise(exp, path, finished: list[Episode], agents, render_path) -> Evalu
         episodes=len(finished),
         episode_return_mean=float(totals.mean()),
         episode_return_std=float(totals.std()),
-        episode_len_mean=float(np.mean([n for _, _, n, *_ in finished])),
+        episode_len_mean=float(np.mean([ep.length for ep in finished])),
         success_rate=float(np.mean(successes)) if successes else None,
         agent_returns={a: float(per_agent[:, i].mean()) for i, a in enumerate(agents)},
         episode_infos=mean_episode_infos(finished),
+        self_play=self_play,
         render=render_path,
     )
 
 
 def mean_episode_infos(finished: list[Episode]) -> dict[str, float]:
-    keys = finished[0][4].keys() if finished else ()
-    return {k: float(np.mean([infos[k] for *_, infos in finished])) for k in keys}
+    keys = finished[0].info_sums.keys() if finished else ()
+    return {k: float(np.mean([ep.info_sums[k] for ep in finished])) for k in keys}
 
 
 def write_gif(frames: list[np.ndarray], path: Path, fps: int) -> Path:

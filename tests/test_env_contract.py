@@ -25,6 +25,11 @@ def test_rllib_multi_agent_env_check(name, config):
     assert env.possible_agents and set(env.observation_spaces) == set(env.possible_agents)
 
 
+def test_rllib_check_passes_when_the_first_step_ends_the_episode():
+    env = envs.make_rllib("grid_world", {"mode": "competitive", "max_steps": 1})
+    check_multiagent_environments(env)  # every random step ends an episode here
+
+
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_global_state_and_peer_views(name, config):
     for view in ("global_state", "peers"):

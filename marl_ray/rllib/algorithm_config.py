@@ -16,6 +16,7 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 import envs
 from envs.schema import ConfigError
 from marl_ray.config import ExperimentConfig
+from marl_ray.rllib import self_play
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
 from marl_ray.rllib.modules import module_spec, module_view
 from marl_ray.rllib.registration import env_id
@@ -54,7 +55,12 @@ def policy_setup(kind: str, agents: tuple[str, ...]) -> tuple[list[str], Any]:
         return list(agents), independent_policy_mapping
     if kind == "by_group":
         return sorted({group_policy_mapping(a) for a in agents}), group_policy_mapping
-    raise ConfigError(f"multi_agent.policies={kind!r}; allowed: shared, independent, by_group")
+    if kind == "self_play":
+        first = self_play.snapshot_id(0)
+        return [self_play.MAIN, first], self_play.PoolMapping(agents, (first,))
+    raise ConfigError(
+        f"multi_agent.policies={kind!r}; allowed: shared, independent, by_group, self_play"
+    )
 
 
 def resolve_learner_gpus(requested: int | str, cluster_gpus: float) -> int:
@@ -130,6 +136,15 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
         .reporting(metrics_num_episodes_for_smoothing=SMOOTHING_WINDOW)
         .debugging(seed=exp.seed)
     )
+    if exp.multi_agent.policies == "self_play":
+        settings = exp.multi_agent.self_play
+        pool = self_play.GrowPool(agents, settings.win_rate_threshold, settings.min_episodes)
+        config.multi_agent(policies_to_train=[self_play.MAIN])
+        config.callbacks(
+            on_algorithm_init=pool.on_init,
+            on_train_result=pool.on_result,
+            on_episode_end=self_play.LogMainWins(agents),
+        )
     if exp.algorithm in REPLAY_ALGORITHMS:
         # The default single-agent buffer cannot hold multi-agent episodes.
         buffer = {**config.replay_buffer_config, "type": MULTI_AGENT_REPLAY_BUFFER}
