@@ -42,6 +42,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/learn_es.py
 	$(BIN)/python benchmarks/es_scaling.py
 	$(BIN)/python benchmarks/pbt_impala.py
+	$(BIN)/python benchmarks/learn_resource_allocation.py
+	$(BIN)/python benchmarks/learn_smart_grid.py
+	$(BIN)/python benchmarks/mappo_vs_ippo.py
+	$(BIN)/python benchmarks/self_play.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info
