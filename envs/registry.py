@@ -9,12 +9,14 @@ from envs.core import BatchedEnv
 from envs.grid_world import GridWorld
 from envs.gymnasium_batch import GymnasiumBatch, is_gymnasium_id
 from envs.matrix_game import MatrixGame
+from envs.pettingzoo_batch import Pistonball, SimpleSpread
 from envs.resource_allocation import ResourceAllocation
 from envs.schema import ConfigError, from_mapping
 from envs.smart_grid import SmartGrid
 
 _CORES: dict[str, type[BatchedEnv]] = {
-    cls.name: cls for cls in (GridWorld, MatrixGame, ResourceAllocation, SmartGrid)
+    cls.name: cls
+    for cls in (GridWorld, MatrixGame, ResourceAllocation, SmartGrid, SimpleSpread, Pistonball)
 }
 
 

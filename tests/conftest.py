@@ -37,6 +37,8 @@ ENV_CASES = [
             "num_rounds": 2,
         },
     ),
+    ("pz/simple_spread", {}),
+    ("pz/pistonball", {"n_pistons": 3, "max_cycles": 12, "resize": 16}),
     ("smart_grid", {}),
     ("smart_grid", {"action_bins": 5, "steps_per_day": 12, "num_thermal": 2, "num_storage": 2}),
 ]

@@ -60,12 +60,14 @@ def _invalid_action(space):
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_observations_stay_inside_declared_spaces(name, config):
-    core = envs.make_batched(name, 64, config)
+    # Third-party envs step one Python env per copy (pistonball: ~5 ms a step): fewer copies.
+    copies, steps = (4, 60) if name.startswith("pz/") else (64, 200)
+    core = envs.make_batched(name, copies, config)
     obs, _ = core.reset(seed=3)
     rng = np.random.default_rng(0)
     spaces = [core.observation_spaces[a] for a in core.possible_agents]
-    for _ in range(200):
-        out = core.step(_random_actions(core, rng, 64))
+    for _ in range(steps):
+        out = core.step(_random_actions(core, rng, copies))
         for arr in (out.observations, out.final_observations):
             assert arr.dtype == np.float32
             for i, space in enumerate(spaces):
