@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/learn_smart_grid.py
 	$(BIN)/python benchmarks/mappo_vs_ippo.py
 	$(BIN)/python benchmarks/self_play.py
+	$(BIN)/python benchmarks/learn_simple_spread.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info
