@@ -57,8 +57,8 @@ class LogMainWins:
             return
         infos = next((i for i in episode.get_infos(-1).values() if i), {})
         won = int(infos.get("winner", -1)) == self.agents.index(main_agents[0])
-        metrics_logger.log_value(WIN_RATE, float(won), reduce="mean", clear_on_reduce=True)
-        metrics_logger.log_value(EPISODES, 1, reduce="sum", clear_on_reduce=True)
+        metrics_logger.log_value(WIN_RATE, float(won), reduce="mean")  # this iteration
+        metrics_logger.log_value(EPISODES, 1, reduce="sum")
 
 
 class GrowPool:
