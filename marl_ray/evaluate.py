@@ -48,6 +48,8 @@ class EvaluationResult:
     episode_len_mean: float
     success_rate: float | None
     agent_returns: dict[str, float]
+    policy_returns: dict[str, float]
+    """Per policy: the mean episode return of the agents it controlled, summed."""
     episode_infos: dict[str, float]
     """Per-episode sums of the env's per-copy step infos (welfare, unserved energy, ...),
     averaged over episodes."""
@@ -194,7 +196,9 @@ def evaluate_checkpoint(
             play(viewer, act, 1, seed, on_step=lambda: frames.append(viewer.render(0)))
             fps = viewer.metadata.get("render_fps", 4)
             render_path = str(write_gif(frames, Path(render), fps))
-    return _summarise(exp, path, finished, core.possible_agents, render_path, win_rates)
+    return _summarise(
+        exp, path, finished, agent_policy, core.possible_agents, render_path, win_rates
+    )
 
 
 def self_play_win_rates(act_for, core, pool: list[str], episodes: int, seed: int) -> dict:
@@ -337,7 +341,7 @@ def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, bui
 
 
 def _summarise(
-    exp, path, finished: list[Episode], agents, render_path, self_play=None
+    exp, path, finished: list[Episode], agent_policy, agents, render_path, self_play=None
 ) -> EvaluationResult:
     totals = np.array([ep.returns.sum() for ep in finished])
     per_agent = np.stack([ep.returns for ep in finished])
@@ -352,6 +356,10 @@ def _summarise(
         episode_len_mean=float(np.mean([ep.length for ep in finished])),
         success_rate=float(np.mean(successes)) if successes else None,
         agent_returns={a: float(per_agent[:, i].mean()) for i, a in enumerate(agents)},
+        policy_returns={
+            pid: float(sum(per_agent[:, i].mean() for i, p in enumerate(agent_policy) if p == pid))
+            for pid in dict.fromkeys(agent_policy)
+        },
         episode_infos=mean_episode_infos(finished),
         self_play=self_play,
         render=render_path,

@@ -55,6 +55,10 @@ def test_train_evaluate_and_chart(ray_session, tmp_path, capsys, config_file, ke
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["episodes"] == 4 and key in result["episode_infos"]
+    if config_file.startswith("smart_grid"):  # by_group: one return per agent type
+        assert set(result["policy_returns"]) == {"thermal", "renewable", "consumer", "storage"}
+        consumers = sum(v for a, v in result["agent_returns"].items() if a.startswith("consumer"))
+        assert result["policy_returns"]["consumer"] == pytest.approx(consumers)
     assert result["render"] == str(chart) and chart.stat().st_size > 10_000
 
 
