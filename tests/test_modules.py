@@ -106,8 +106,10 @@ def test_centralized_critic_acts_on_own_observation_and_values_the_state():
     assert logits.shape == (3, 5)
     assert torch.equal(logits, module.forward_inference(other)[Columns.ACTION_DIST_INPUTS])
     values = module.compute_values(batch)
-    assert values.shape == (3,) and torch.allclose(values, values[0].expand(3))  # one state
-    assert not torch.allclose(values, module.compute_values(other))
+    assert values.shape == (3,)
+    assert not torch.allclose(values, module.compute_values(other))  # the critic reads the state
+    own_only = {Columns.OBS: {"observations": torch.rand_like(own), "state": state}}
+    assert not torch.allclose(values, module.compute_values(own_only))  # and the agent's view
 
 
 IMAGE = ["env.config.observation=image", "model.module=grid_cnn"]

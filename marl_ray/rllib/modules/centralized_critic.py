@@ -1,5 +1,7 @@
 """`centralized_critic` (MAPPO with PPO): the actor reads the agent's own observation, the
-critic the global state. Observations arrive as `{"observations": own, "state": global}`
+critic the global state joined with the agent's own observation (MAPPO's agent-specific
+global state: one shared critic must still tell agents apart, since their rewards differ).
+Observations arrive as `{"observations": own, "state": global}`
 (the experiment's env is registered with its global state for this module), so the state
 reaches the learner with every sample while decisions use only local information.
 
@@ -54,7 +56,7 @@ class CentralizedCriticModule(TorchRLModule, ValueFunctionAPI):
         self.actor = mlp([own_dim, *opts.hidden_sizes], opts.activation)
         self.pi_head = nn.Linear(opts.hidden_sizes[-1], dist_inputs_size(self.action_space))
         critic_sizes = opts.critic_hidden_sizes or opts.hidden_sizes
-        self.critic = mlp([state_dim, *critic_sizes], opts.activation)
+        self.critic = mlp([state_dim + own_dim, *critic_sizes], opts.activation)
         self.value_head = nn.Linear(critic_sizes[-1], 1)
 
     def _forward(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
@@ -62,5 +64,6 @@ class CentralizedCriticModule(TorchRLModule, ValueFunctionAPI):
         return {Columns.ACTION_DIST_INPUTS: self.pi_head(self.actor(own))}
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
-        state = batch[Columns.OBS][STATE_KEY].flatten(1)
-        return self.value_head(self.critic(state)).squeeze(-1)
+        obs = batch[Columns.OBS]
+        critic_input = torch.cat([obs[STATE_KEY].flatten(1), obs[OWN_KEY].flatten(1)], dim=-1)
+        return self.value_head(self.critic(critic_input)).squeeze(-1)
