@@ -56,11 +56,29 @@ def view_observations(
         return {a: {"observations": o, "state": state} for a, o in obs.items()}
     rows = core.current_observations()[0]
     agents = core.possible_agents
-    n = len(agents)
+    order = peer_order(len(agents))
     out = {}
     for a, o in obs.items():
-        i = agents.index(a)
-        order = [(i + j) % n for j in range(1, n)]
-        mask = np.array([agents[k] in present for k in order], dtype=np.int8)
-        out[a] = {"observations": o, "peers": rows[order], "peers_mask": mask}
+        peers = order[agents.index(a)]
+        mask = np.array([agents[k] in present for k in peers], dtype=np.int8)
+        out[a] = {"observations": o, "peers": rows[peers], "peers_mask": mask}
     return out
+
+
+def view_rows(core: BatchedEnv, view: str, obs: np.ndarray, cols: list[int]) -> Any:
+    """The batched form of `view_observations` for agents `cols` of every copy (rows
+    copy-major), with every agent present: what evaluation feeds a module per step."""
+    e, k, n = obs.shape[0], len(cols), core.num_agents
+    own = core.observation_view(obs[:, cols].reshape(e * k, *obs.shape[2:]))
+    if view == "own":
+        return own
+    if view == "global_state":
+        return {"observations": own, "state": np.repeat(core.state(), k, axis=0)}
+    peers = obs[:, peer_order(n)[cols]].reshape(e * k, n - 1, -1)
+    mask = np.ones((e * k, n - 1), dtype=np.int8)
+    return {"observations": own, "peers": peers, "peers_mask": mask}
+
+
+def peer_order(n: int) -> np.ndarray:
+    """`[n, n - 1]`: agent i's peers in index order starting after i."""
+    return np.array([[(i + j) % n for j in range(1, n)] for i in range(n)], dtype=np.int64)

@@ -302,7 +302,8 @@ class SmartGrid(BatchedEnv):
             "welfare": rewards.sum(1),
             "state_of_charge": self.soc.sum(1) / max(c.num_storage * c.storage_energy, 1e-9),
         }
-        self._record(thermal, renewable, discharge, charge, consumption, demand, price)
+        if self.render_mode is not None:  # the day's record is for pictures only
+            self._record(thermal, renewable, discharge, charge, consumption, demand, price)
         terminated = np.repeat(over[:, None], self.num_agents, axis=1)
         return (
             (rewards * c.reward_scale).astype(np.float32),

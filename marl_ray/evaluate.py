@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 import envs
+from envs.observation_views import view_rows
 from envs.schema import ConfigError
 from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
@@ -283,26 +284,12 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
 
 def module_input(core, exp: ExperimentConfig):
     """`build(obs [E, A, D], agent columns)`: the policy's input rows (copy-major). RLlib
-    modules get observations as the env's spaces hold them, through the view the module
-    trained with (global state, peers); our own algorithms' networks get the flat rows."""
-    rllib = exp.algorithm in RLLIB_ALGORITHMS
-    view = module_view(exp.model.module) if rllib else None
-
-    def build(obs: np.ndarray, cols: list[int]) -> Any:
-        e, k, n = obs.shape[0], len(cols), core.num_agents
-        flat = obs[:, cols].reshape(e * k, *obs.shape[2:])
-        if not rllib:
-            return flat
-        own = core.observation_view(flat)
-        if view == "global_state":
-            return {"observations": own, "state": np.repeat(core.state(), k, axis=0)}
-        if view == "peers":  # every agent of a copy acts until the copy is done
-            order = np.array([[(i + j) % n for j in range(1, n)] for i in cols])
-            peers = obs[:, order].reshape(e * k, n - 1, -1)
-            return {"observations": own, "peers": peers, "peers_mask": np.ones((e * k, n - 1))}
-        return own
-
-    return build
+    modules get observations through the view they trained with (`view_rows`); our own
+    algorithms' networks get the core's flat rows."""
+    if exp.algorithm not in RLLIB_ALGORITHMS:
+        return lambda obs, cols: obs[:, cols].reshape(-1, *obs.shape[2:])
+    view = module_view(exp.model.module)
+    return lambda obs, cols: view_rows(core, view, obs, cols)
 
 
 def _tensors(value: Any) -> Any:
