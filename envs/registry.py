@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from envs import board_games
 from envs.core import BatchedEnv
 from envs.grid_world import GridWorld
 from envs.gymnasium_batch import GymnasiumBatch, is_gymnasium_id
@@ -34,7 +35,8 @@ def core_class(name: str) -> type[BatchedEnv]:
         return _CORES[name]
     except KeyError:
         raise UnknownEnvError(
-            f"unknown env {name!r}; registered envs: {', '.join(names())} "
+            f"unknown env {name!r}; registered envs: {', '.join(names())}; board games for "
+            f"ALPHAZERO: {', '.join(board_games.names())} "
             "(gymnasium ids such as CartPole-v1 work with marl_ray's own algorithms)"
         ) from None
 
@@ -44,6 +46,8 @@ def make_config(name: str, config: Mapping[str, Any] | None = None) -> Any:
     For a gymnasium id, `config` holds `gym.make` keyword arguments and is returned as is."""
     if name not in _CORES and is_gymnasium_id(name):
         return dict(config or {})
+    if name not in _CORES and name in board_games.GAMES:
+        return board_games.make_game_config(name, config)
     cls = core_class(name)
     # RLlib hands envs an EnvContext (a dict subclass); only its items are config.
     try:

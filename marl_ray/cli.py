@@ -99,6 +99,12 @@ def _envs(args) -> int:
         module = sys.modules[envs.core_class(name).__module__]
         summary = (module.__doc__ or "").strip().splitlines()[0]
         print(f"{name:24s} {summary}")
+    from envs import board_games
+
+    for name in board_games.names():
+        module = sys.modules[board_games.GAMES[name].__module__]
+        summary = (module.__doc__ or "").strip().splitlines()[0]
+        print(f"{name:24s} [ALPHAZERO board game] {summary}")
     return 0
 
 

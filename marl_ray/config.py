@@ -281,8 +281,11 @@ class ExperimentConfig:
     """One experiment: what to train, on what, with which resources, until when."""
 
     name: str = "experiment"
-    algorithm: Literal["PPO", "APPO", "IMPALA", "DQN", "SAC", "A3C", "MARL_IMPALA", "ES"] = "PPO"
-    """RLlib's PPO, APPO, IMPALA, DQN, SAC, or marl_ray's own A3C, MARL_IMPALA and ES."""
+    algorithm: Literal[
+        "PPO", "APPO", "IMPALA", "DQN", "SAC", "A3C", "MARL_IMPALA", "ES", "ALPHAZERO"
+    ] = "PPO"
+    """RLlib's PPO, APPO, IMPALA, DQN, SAC, or marl_ray's own A3C, MARL_IMPALA, ES and
+    ALPHAZERO (board games)."""
     env: EnvSection = field(default_factory=EnvSection)
     multi_agent: MultiAgentSection = field(default_factory=MultiAgentSection)
     model: ModelSection = field(default_factory=ModelSection)

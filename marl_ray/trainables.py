@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 RLLIB_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
-OWN_ALGORITHMS = ("A3C", "MARL_IMPALA", "ES")
+OWN_ALGORITHMS = ("A3C", "MARL_IMPALA", "ES", "ALPHAZERO")
 ALGORITHMS = RLLIB_ALGORITHMS + OWN_ALGORITHMS
 
 
@@ -24,4 +24,8 @@ def trainable_class(algorithm: str) -> type:
         from marl_ray.algorithms.es.trainable import ESTrainable
 
         return ESTrainable
+    if algorithm == "ALPHAZERO":
+        from marl_ray.algorithms.alphazero.trainable import AlphaZeroTrainable
+
+        return AlphaZeroTrainable
     raise KeyError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")

@@ -64,6 +64,7 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
     def step(self) -> dict[str, Any]:
         figures = self.driver.train()
         window = self.driver.window
+        evaluation = figures.pop("evaluation", None)
         result = {
             "num_env_steps_sampled_lifetime": self.driver.env_steps,
             "env_runners": {**window.means(), "num_episodes_lifetime": window.total},
@@ -71,6 +72,8 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
             "env_steps_per_s": figures["env_steps_per_s"],
             "worker_restarts": self.driver.restarts,
         }
+        if evaluation is not None:
+            result["evaluation"] = evaluation
         self.metrics.report_result({**result, "training_iteration": self.iteration + 1})
         return result
 

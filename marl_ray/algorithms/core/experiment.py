@@ -8,6 +8,7 @@ the fields the algorithm names, rejecting everything else with the allowed keys.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from envs.schema import ConfigError, check, from_mapping
@@ -38,18 +39,22 @@ def own_algorithm_config(
     envs_per_worker: str | None,
     cpus_per_worker: str,
     learner_gpus: int | None = None,
+    network_extra: tuple[str, ...] = NETWORK_EXTRA,
+    build_network: Callable[[ExperimentConfig, dict[str, Any]], Any] | None = None,
 ) -> T:
-    """`cls` filled from `exp`: env, network (`model` + `training.extra.encoder/
-    conv_channels`), the `training_keys` that are set, `training.extra` limited to
-    `extra_keys`, and `resources` onto the `workers` / `envs_per_worker` / `cpus_per_worker`
-    fields."""
+    """`cls` filled from `exp`: env, network, the `training_keys` that are set,
+    `training.extra` limited to `extra_keys` + `network_extra`, and `resources` onto the
+    `workers` / `envs_per_worker` / `cpus_per_worker` fields. The network is
+    `build_network(exp, network extras)`; by default the MLP of `model` with
+    `training.extra.encoder/conv_channels`."""
     t, r = exp.training, exp.resources
     if exp.model.module != "default":
         raise ConfigError(
             f"model.module={exp.model.module} is an RLlib RLModule; {algorithm} builds its own "
-            "network from model.hidden_sizes and model.activation"
+            "network (model.hidden_sizes/activation for the MLP algorithms, "
+            "training.extra.channels/res_blocks for ALPHAZERO)"
         )
-    allowed_extra = (*extra_keys, *NETWORK_EXTRA)
+    allowed_extra = (*extra_keys, *network_extra)
     set_keys = [
         f.name
         for f in dataclasses.fields(t)
@@ -69,14 +74,8 @@ def own_algorithm_config(
             f"unknown key training.extra.{unknown[0]}; allowed keys in training.extra: "
             f"{', '.join(allowed_extra)}"
         )
-    network = from_mapping(
-        NetworkConfig,
-        {
-            "hidden_sizes": list(exp.model.hidden_sizes),
-            "activation": "tanh" if exp.model.activation == "linear" else exp.model.activation,
-            **{k: extra.pop(k) for k in NETWORK_EXTRA if k in extra},
-        },
-        where="training.extra",
+    network = (build_network or _mlp_network)(
+        exp, {k: extra.pop(k) for k in network_extra if k in extra}
     )
     values: dict[str, Any] = {
         "env": exp.env.name,
@@ -96,3 +95,15 @@ def own_algorithm_config(
         return from_mapping(cls, values)
     except ConfigError as exc:
         raise ConfigError(f"{algorithm}: {exc}") from None
+
+
+def _mlp_network(exp: ExperimentConfig, extra: dict[str, Any]) -> NetworkConfig:
+    return from_mapping(
+        NetworkConfig,
+        {
+            "hidden_sizes": list(exp.model.hidden_sizes),
+            "activation": "tanh" if exp.model.activation == "linear" else exp.model.activation,
+            **extra,
+        },
+        where="training.extra",
+    )

@@ -1,0 +1,1 @@
+"""AlphaZero: MCTS self-play, replay, training and gated evaluation, on Ray."""
