@@ -50,7 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load an RLlib checkpoint from outside a marl-ray run folder (it is a pickle)",
     )
-    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--episodes", type=int, default=100, help="episodes (board games: games)")
+    p.add_argument(
+        "--opponent",
+        default="random",
+        help="ALPHAZERO checkpoints: random, minimax (tic-tac-toe) or mcts:N (pure MCTS)",
+    )
+    p.add_argument(
+        "--simulations", type=int, help="ALPHAZERO: simulations per move (default: eval setting)"
+    )
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--explore", action="store_true", help="sample actions instead of argmax")
     p.add_argument(
@@ -157,8 +165,21 @@ def _print_report(run_dir: str, build: bool = False) -> None:
 
 
 def _evaluate(args) -> int:
-    from marl_ray.evaluate import evaluate_checkpoint
+    from marl_ray.evaluate import checkpoint_experiment, evaluate_checkpoint
 
+    if checkpoint_experiment(args.checkpoint)[0].algorithm == "ALPHAZERO":
+        from marl_ray.algorithms.alphazero.evaluation import evaluate_alphazero
+
+        match = evaluate_alphazero(
+            args.checkpoint,
+            args.opponent,
+            args.episodes,
+            simulations=args.simulations,
+            seed=args.seed,
+            render=args.render,
+        )
+        _print_summary(match.to_dict(), args.json)
+        return 0
     result = evaluate_checkpoint(
         args.checkpoint,
         episodes=args.episodes,

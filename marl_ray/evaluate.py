@@ -76,20 +76,9 @@ def load_checkpoint(
     loaded only from inside a marl-ray run folder, or with `trust=True` (said on stderr).
     Our own algorithms' checkpoints hold tensors only and load with `weights_only=True`.
     """
-    ckpt = fetch_checkpoint(str(path))
-    if not ckpt.is_dir():
-        raise CheckpointError(f"checkpoint {str(ckpt)!r} does not exist (expected a folder)")
-    params_file = ckpt.parent / "params.json"
-    own = (ckpt / STATE_FILE).is_file()
+    exp, ckpt = checkpoint_experiment(path)
     modules_dir = ckpt / RL_MODULE_DIR
-    if not params_file.is_file() or not (own or modules_dir.is_dir()):
-        raise CheckpointError(
-            f"{ckpt} is not a marl-ray checkpoint: expected {RL_MODULE_DIR}/ or {STATE_FILE} "
-            "inside it and params.json beside it (pass a trial's checkpoint_NNNNNN folder)"
-        )
-    params = json.loads(params_file.read_text())
-    exp = build_experiment(params["experiment"], values=params.get("search") or {})
-    if own:
+    if (ckpt / STATE_FILE).is_file():
         return exp, _own_policies(exp, ckpt), shared_policy_mapping
     in_run = (ckpt.parent.parent / "experiment.yaml").is_file()
     if not in_run and not trust:
@@ -104,6 +93,23 @@ def load_checkpoint(
         )
     _, mapping = policy_setup(exp.multi_agent.policies, ())
     return exp, _rllib_policies(modules_dir), mapping
+
+
+def checkpoint_experiment(path: str | Path) -> tuple[ExperimentConfig, Path]:
+    """The experiment that wrote a trial checkpoint (from `params.json` beside it), and the
+    checkpoint's local folder (fetched first when `path` is a URI)."""
+    ckpt = fetch_checkpoint(str(path))
+    if not ckpt.is_dir():
+        raise CheckpointError(f"checkpoint {str(ckpt)!r} does not exist (expected a folder)")
+    params_file = ckpt.parent / "params.json"
+    own = (ckpt / STATE_FILE).is_file()
+    if not params_file.is_file() or not (own or (ckpt / RL_MODULE_DIR).is_dir()):
+        raise CheckpointError(
+            f"{ckpt} is not a marl-ray checkpoint: expected {RL_MODULE_DIR}/ or {STATE_FILE} "
+            "inside it and params.json beside it (pass a trial's checkpoint_NNNNNN folder)"
+        )
+    params = json.loads(params_file.read_text())
+    return build_experiment(params["experiment"], values=params.get("search") or {}), ckpt
 
 
 def _own_policies(exp: ExperimentConfig, ckpt: Path) -> dict[str, LogitsFn]:

@@ -10,7 +10,6 @@ from pettingzoo import AECEnv
 from envs.board_games.game import NUM_PLANES, Game
 
 AGENTS = ("player_0", "player_1")
-_COLOURS = np.array([[235, 235, 235], [200, 40, 40], [240, 200, 30]], dtype=np.uint8)
 
 
 class BoardGameAEC(AECEnv):
@@ -82,9 +81,7 @@ class BoardGameAEC(AECEnv):
         if self.render_mode == "ansi":
             return self.game.render_text(self.state_)
         if self.render_mode == "rgb_array":
-            cell = 32
-            picture = _COLOURS[self.game.board(self.state_)]
-            return np.kron(picture, np.ones((cell, cell, 1), dtype=np.uint8))
+            return self.game.picture(self.state_)
         return None
 
     def close(self):

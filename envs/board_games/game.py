@@ -17,6 +17,9 @@ import numpy as np
 NUM_PLANES = 3
 """Encoding planes: the mover's stones, the opponent's stones, all ones when player 0 moves."""
 
+_COLOURS = np.array([[235, 235, 235], [200, 40, 40], [240, 200, 30]], dtype=np.uint8)
+"""Empty, player 0, player 1."""
+
 
 class IllegalMoveError(ValueError):
     """A move that the position does not allow."""
@@ -123,6 +126,10 @@ class Game(abc.ABC):
         planes = self.encode(state)
         first, second = (planes[0], planes[1]) if state.player == 0 else (planes[1], planes[0])
         return (first + 2 * second).astype(np.int8)
+
+    def picture(self, state: State, cell: int = 32) -> np.ndarray:
+        """[rows * cell, columns * cell, 3] uint8 top-down image of the board."""
+        return np.kron(_COLOURS[self.board(state)], np.ones((cell, cell, 1), dtype=np.uint8))
 
     def render_text(self, state: State) -> str:
         marks = np.array([".", "X", "O"])

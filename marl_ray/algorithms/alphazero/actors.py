@@ -9,20 +9,16 @@ import torch
 
 from envs.board_games import make_game
 from marl_ray.algorithms.alphazero.config import AlphaZeroConfig
-from marl_ray.algorithms.alphazero.evaluators import NetworkEvaluator
+from marl_ray.algorithms.alphazero.evaluators import network_evaluator
 from marl_ray.algorithms.alphazero.learner import AlphaZeroLearner
-from marl_ray.algorithms.alphazero.network import PolicyValueNet
 from marl_ray.algorithms.alphazero.players import MCTSPlayer, make_opponent, play_match
 from marl_ray.algorithms.alphazero.replay import Positions, ReplayBuffer
 from marl_ray.algorithms.alphazero.self_play import SelfPlay, SelfPlayStats
 from marl_ray.algorithms.core.device import select_device
 
 
-def network_evaluator(config: AlphaZeroConfig, weights, device="cpu") -> NetworkEvaluator:
-    game = make_game(config.env, config.env_config)
-    network = PolicyValueNet(game, config.network).to(device)
-    network.load_state_dict(weights)
-    return NetworkEvaluator(game, network, device)
+def _evaluator(config: AlphaZeroConfig, weights, device="cpu"):
+    return network_evaluator(config.env, config.env_config, config.network, weights, device)
 
 
 class RemoteEvaluator:
@@ -58,7 +54,7 @@ class SelfPlayActor:
         if self.inference is not None:
             self.evaluator = RemoteEvaluator(self.game, self.inference)
         elif version != self.version:
-            self.evaluator = network_evaluator(self.config, weights)
+            self.evaluator = _evaluator(self.config, weights)
         self.version = version
 
     def play(self, games: int, replay) -> SelfPlayStats:
@@ -79,7 +75,7 @@ class InferenceActor:
         self.set_weights(weights)
 
     def set_weights(self, weights) -> None:
-        self.evaluator = network_evaluator(self.config, weights, self.device)
+        self.evaluator = _evaluator(self.config, weights, self.device)
 
     def evaluate(self, planes: np.ndarray):
         return self.evaluator.evaluate_planes(planes)
@@ -152,7 +148,7 @@ class EvaluatorActor:
         return MCTSPlayer(
             self.game,
             self.config.search(evaluation=True),
-            network_evaluator(self.config, weights),
+            _evaluator(self.config, weights),
             self.rng,
             name=name,
             temperature_moves=temperature_moves,

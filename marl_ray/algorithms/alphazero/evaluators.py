@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from envs.board_games import Game, State
+from envs.board_games import Game, State, make_game
+from marl_ray.algorithms.alphazero.network import NetworkConfig, PolicyValueNet
 
 
 class UniformEvaluator:
@@ -59,3 +60,13 @@ class NetworkEvaluator:
         self.calls += 1
         self.positions += len(planes)
         return torch.softmax(logits, -1).cpu().numpy(), values.cpu().numpy()
+
+
+def network_evaluator(
+    game_name: str, game_config: dict, network: NetworkConfig, weights, device="cpu"
+) -> NetworkEvaluator:
+    """A `NetworkEvaluator` for `weights` of the network `network` describes."""
+    game = make_game(game_name, game_config)
+    net = PolicyValueNet(game, network).to(device)
+    net.load_state_dict(weights)
+    return NetworkEvaluator(game, net, device)

@@ -36,7 +36,7 @@ class AlphaZeroLearner:
         loss.total.backward()
         self.optimizer.step()
         self.steps += 1
-        return {f"{name}_loss": float(v) for name, v in loss._asdict().items()}
+        return {f"{name}_loss": float(v.detach()) for name, v in loss._asdict().items()}
 
     def train(self, batches: list[Positions]) -> dict[str, float]:
         """Steps over `batches`; the mean of each loss term."""
