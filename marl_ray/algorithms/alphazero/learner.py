@@ -27,7 +27,7 @@ class AlphaZeroLearner:
     def step(self, batch: Positions) -> dict[str, float]:
         """One gradient step on a batch of positions."""
         self.network.train()
-        planes, policies, values = (torch.from_numpy(a).to(self.device) for a in batch)
+        planes, policies, values = (torch.from_numpy(a.copy()).to(self.device) for a in batch)
         logits, predicted = self.network(planes)
         loss = policy_value_loss(
             logits, predicted, policies, values, list(self.network.parameters()), l2_coef=self.l2
