@@ -54,6 +54,13 @@ class BatchedEnv(abc.ABC):
 
     name: ClassVar[str]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "render_fps": 4}
+    dynamic_agents: ClassVar[bool] = False
+    """Agents join and leave during an episode. The agent axis then holds slots
+    (`possible_agents` names the slots); `active()` says which slots hold an agent and
+    `slot_agent_ids(i)` names each slot's current occupant, unique within the episode.
+    A slot an agent left is refilled one step later at the earliest, so a leaving agent's
+    final observation and a newcomer's first never share a step. Inactive slots report
+    terminated, so a copy is done when no agent is left (or all are truncated)."""
     possible_agents: tuple[str, ...]
     observation_spaces: dict[str, gym.Space]
     action_spaces: dict[str, gym.Space]
@@ -108,6 +115,32 @@ class BatchedEnv(abc.ABC):
     def current_observations(self) -> np.ndarray:
         """`[E, A, D]` observations of the current state (what the last step returned)."""
         return self._observe()
+
+    def active(self) -> np.ndarray:
+        """`[E, A]` bool: slots that hold an agent now (every slot, for fixed agents)."""
+        return np.ones((self.num_envs, self.num_agents), dtype=bool)
+
+    def slot_agent_ids(self, env_index: int) -> list[str]:
+        """The agent id in each slot of copy `env_index` (the slot names for fixed agents)."""
+        return list(self.possible_agents)
+
+    @property
+    def episode_agent_ids(self) -> tuple[str, ...]:
+        """Every agent id an episode can contain: what adapters declare as possible agents."""
+        return self.possible_agents
+
+    def agent_spaces(self, spaces: dict[str, gym.Space]) -> dict[str, gym.Space]:
+        """Per-slot `spaces` keyed by episode agent id (every slot shares one space when
+        agents are dynamic)."""
+        if not self.dynamic_agents:
+            return dict(spaces)
+        first = spaces[self.possible_agents[0]]
+        return {a: first for a in self.episode_agent_ids}
+
+    def idle_actions(self) -> np.ndarray:
+        """Valid actions `[E, A(, k)]` for slots without an agent (their lowest action)."""
+        low, _, _ = self._action_bounds
+        return np.broadcast_to(low, (self.num_envs, *low.shape)).copy()
 
     def state(self) -> np.ndarray:
         """`[E, S]` float32 global state of every copy, for centralised critics. Default:

@@ -45,23 +45,29 @@ def view_spaces(core: BatchedEnv, view: str) -> dict[str, gym.Space]:
 
 
 def view_observations(
-    core: BatchedEnv, view: str, obs: dict[str, Any], present: set[str]
+    core: BatchedEnv,
+    view: str,
+    obs: dict[str, Any],
+    slot_of: dict[str, int],
+    present: np.ndarray,
 ) -> dict[str, Any]:
-    """`obs` (agent -> own observation) extended by `view`; `present` are the agents still
-    in the episode."""
+    """`obs` (agent -> own observation) extended by `view`; `slot_of` maps agents to the
+    core's agent axis, `present` (`[A]` bool) marks the slots still in the episode."""
     if view == "own":
         return obs
     if view == "global_state":
         state = core.state()[0]
         return {a: {"observations": o, "state": state} for a, o in obs.items()}
     rows = core.current_observations()[0]
-    agents = core.possible_agents
-    order = peer_order(len(agents))
+    order = peer_order(core.num_agents)
     out = {}
     for a, o in obs.items():
-        peers = order[agents.index(a)]
-        mask = np.array([agents[k] in present for k in peers], dtype=np.int8)
-        out[a] = {"observations": o, "peers": rows[peers], "peers_mask": mask}
+        peers = order[slot_of[a]]
+        out[a] = {
+            "observations": o,
+            "peers": rows[peers],
+            "peers_mask": present[peers].astype(np.int8),
+        }
     return out
 
 

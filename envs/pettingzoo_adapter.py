@@ -18,10 +18,10 @@ class PettingZooParallelEnv(ParallelEnv):
         self.core = core
         self.metadata = {**core.metadata, "name": core.name, "is_parallelizable": True}
         self.render_mode = core.render_mode
-        self.possible_agents = list(core.possible_agents)
+        self.possible_agents = list(core.episode_agent_ids)
         self.agents: list[str] = []
-        self.observation_spaces = dict(core.observation_spaces)
-        self.action_spaces = dict(core.action_spaces)
+        self.observation_spaces = core.agent_spaces(core.observation_spaces)
+        self.action_spaces = core.agent_spaces(core.action_spaces)
 
     def observation_space(self, agent: str):
         return self.observation_spaces[agent]

@@ -14,10 +14,19 @@ from envs.pettingzoo_batch import Pistonball, SimpleSpread
 from envs.resource_allocation import ResourceAllocation
 from envs.schema import ConfigError, from_mapping
 from envs.smart_grid import SmartGrid
+from envs.vehicles import Vehicles
 
 _CORES: dict[str, type[BatchedEnv]] = {
     cls.name: cls
-    for cls in (GridWorld, MatrixGame, ResourceAllocation, SmartGrid, SimpleSpread, Pistonball)
+    for cls in (
+        GridWorld,
+        MatrixGame,
+        ResourceAllocation,
+        SmartGrid,
+        Vehicles,
+        SimpleSpread,
+        Pistonball,
+    )
 }
 
 

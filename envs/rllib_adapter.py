@@ -26,20 +26,20 @@ class RLlibMultiAgentEnv(MultiAgentEnv):
         self.view = view
         self.metadata = dict(core.metadata)
         self.render_mode = core.render_mode
-        self.possible_agents = list(core.possible_agents)
-        self.agents = list(core.possible_agents)
-        self.observation_spaces = view_spaces(core, view)
-        self.action_spaces = dict(core.action_spaces)
+        self.possible_agents = list(core.episode_agent_ids)
+        self.agents = list(self.possible_agents)
+        self.observation_spaces = core.agent_spaces(view_spaces(core, view))
+        self.action_spaces = core.agent_spaces(core.action_spaces)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs = self._copy.reset(seed)
         self.agents = list(self._copy.agents)
-        obs = view_observations(self.core, self.view, obs, set(self.agents))
+        obs = self._view(obs)
         return obs, {a: {} for a in obs}
 
     def step(self, action_dict: dict[str, Any]):
         obs, rewards, terminated, truncated, infos = self._copy.step(action_dict)
-        obs = view_observations(self.core, self.view, obs, set(self._copy.agents))
+        obs = self._view(obs)
         # The agents this step reports on, those that just finished included (RLlib checks
         # step results against `agents`); they act no more once their done flags are seen.
         self.agents = list(obs)
@@ -48,6 +48,11 @@ class RLlibMultiAgentEnv(MultiAgentEnv):
             terminated[a] or truncated[a] for a in obs
         )
         return obs, rewards, terminated, truncated, infos
+
+    def _view(self, obs: dict[str, Any]) -> dict[str, Any]:
+        return view_observations(
+            self.core, self.view, obs, self._copy.slot_of, self._copy.present_slots()
+        )
 
     def render(self):
         return self._copy.render()

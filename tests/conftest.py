@@ -39,6 +39,12 @@ ENV_CASES = [
     ),
     ("pz/simple_spread", {}),
     ("pz/pistonball", {"n_pistons": 3, "max_cycles": 12, "resize": 16}),
+    ("vehicles", {"max_seconds": 10}),
+    ("vehicles", {"scenario": "platoon", "action_bins": 5, "num_followers": 3, "max_seconds": 8}),
+    (
+        "vehicles",
+        {"max_vehicles": 6, "arrival_rate": 0.3, "action_bins": 7, "max_seconds": 15},
+    ),
     ("smart_grid", {}),
     ("smart_grid", {"action_bins": 5, "steps_per_day": 12, "num_thermal": 2, "num_storage": 2}),
 ]

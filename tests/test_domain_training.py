@@ -71,3 +71,28 @@ def test_third_party_env_trains_and_evaluates(ray_session, tmp_path, capsys):
     assert main(["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["episodes"] == 4 and result["episode_len_mean"] == 25
+
+
+def test_intersection_agents_join_and_leave_through_a_ppo_iteration(ray_session, tmp_path, capsys):
+    """PPO trains on an intersection whose vehicles enter and exit mid-episode, and
+    `evaluate --render` writes the episode as a GIF."""
+    sets = [
+        *TINY,
+        "env.config.arrival_rate=0.3",
+        "env.config.max_seconds=20",
+        f"storage_path={tmp_path}",
+    ]
+    argv = ["train", str(ROOT / "tune_configs" / "vehicles_ppo.yaml"), *_sets(sets), "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["env"] == "vehicles" and summary["training_iterations"] == 1
+    result_file = next(tmp_path.glob("vehicles_ppo-*/*/result.json"))
+    sampled = json.loads(result_file.read_text().splitlines()[0])["env_runners"]
+    agents = set(sampled["agent_episode_returns_mean"])
+    assert len(agents) > 4 and "vehicle_10" in agents  # 4 start; the rest joined mid-episode
+    gif = tmp_path / "intersection.gif"
+    argv = ["evaluate", summary["checkpoint"], "--episodes", "2", "--render", str(gif), "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["episodes"] == 2 and "throughput_per_min" in result["episode_infos"]
+    assert gif.stat().st_size > 10_000

@@ -98,23 +98,25 @@ def test_seeded_runs_are_identical(name, config):
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_batched_copies_equal_single_env_adapters(name, config):
     """Copy i of a batch seeded [s_0..s_3] follows the PettingZoo env seeded s_i, auto-resets
-    included: the adapters add no dynamics of their own."""
+    included: the adapters add no dynamics of their own. Agents are matched to the core's
+    slots by id, so envs whose agents join and leave are checked the same way."""
     seeds = [21, 22, 23, 24]
     core = envs.make_batched(name, len(seeds), config)
     obs, _ = core.reset(seed=seeds)
     singles = [envs.make_parallel(name, config) for _ in seeds]
     single_obs = [env.reset(seed=s)[0] for env, s in zip(singles, seeds, strict=True)]
     rng = np.random.default_rng(9)
-    agents = core.possible_agents
-    episodes_ended = 0
+    episodes_ended = joined = 0
     for _ in range(150):
         actions = _random_actions(core, rng, len(seeds))
+        slots = [_slots(core, e) for e in range(len(seeds))]
         out = core.step(actions)
         for e, env in enumerate(singles):
-            for i, a in enumerate(agents):
+            assert set(single_obs[e]) == set(slots[e]) == set(env.agents)
+            for a, i in slots[e].items():
                 _assert_same_obs(core, single_obs[e][a], obs[e, i])
-            o, r, term, trunc, info = env.step({a: actions[e, i] for i, a in enumerate(agents)})
-            for i, a in enumerate(agents):
+            o, r, term, trunc, info = env.step({a: actions[e, i] for a, i in slots[e].items()})
+            for a, i in slots[e].items():
                 _assert_same_obs(core, o[a], out.final_observations[e, i])
                 assert r[a] == pytest.approx(float(out.rewards[e, i]))
                 assert term[a] == out.terminated[e, i] and trunc[a] == out.truncated[e, i]
@@ -122,9 +124,22 @@ def test_batched_copies_equal_single_env_adapters(name, config):
             if out.done[e]:
                 episodes_ended += 1
                 o, _ = env.reset()
-            single_obs[e] = o
+            else:
+                newcomers = set(o) - set(slots[e])
+                joined += len(newcomers)
+                for a in newcomers:
+                    _assert_same_obs(core, o[a], out.observations[e, _slots(core, e)[a]])
+            single_obs[e] = {a: o[a] for a in env.agents}
         obs = out.observations
     assert episodes_ended > 0, "the test never crossed an auto-reset"
+    if core.dynamic_agents and config.get("scenario") != "platoon":
+        assert joined > 0, "no agent joined during an episode"
+
+
+def _slots(core, e: int) -> dict[str, int]:
+    """Agent id -> slot for the agents in copy `e` now."""
+    ids, active = core.slot_agent_ids(e), core.active()[e]
+    return {ids[i]: i for i in range(core.num_agents) if active[i]}
 
 
 def _assert_same_obs(core, single, row):
@@ -153,7 +168,7 @@ def test_unknown_env_lists_registered_envs():
 def test_invalid_actions_are_rejected_with_the_allowed_range(name, config):
     env = envs.make_rllib(name, config)
     env.reset(seed=0)
-    agents = list(env.possible_agents)
+    agents = list(env.agents)  # every possible agent, unless agents join later
     valid = {a: env.action_spaces[a].sample() for a in agents}
     for bad_agent in agents:
         with pytest.raises(envs.EnvActionError, match="allowed"):

@@ -115,7 +115,14 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
             f"env {exp.env.name!r} is a gymnasium id; the RLlib algorithms here train our "
             f"multi-agent envs ({', '.join(envs.names())}); use a marl_ray algorithm for it"
         )
-    agents = envs.make_batched(exp.env.name, 1, exp.env.config).possible_agents
+    core = envs.make_batched(exp.env.name, 1, exp.env.config)
+    if core.dynamic_agents and exp.multi_agent.policies in ("independent", "self_play"):
+        raise ConfigError(
+            f"multi_agent.policies={exp.multi_agent.policies} needs a fixed set of agents, "
+            f"but {exp.env.name}'s agents join and leave (an id per vehicle); use shared "
+            "or by_group"
+        )
+    agents = core.episode_agent_ids
     policies, mapping = policy_setup(exp.multi_agent.policies, agents)
     res = exp.resources
     config = (

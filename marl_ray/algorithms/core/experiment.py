@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import envs
 from envs.schema import ConfigError, check, from_mapping
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.config import ExperimentConfig
@@ -48,6 +49,11 @@ def own_algorithm_config(
     `build_network(exp, network extras)`; by default the MLP of `model` with
     `training.extra.encoder/conv_channels`."""
     t, r = exp.training, exp.resources
+    if exp.env.name in envs.names() and envs.core_class(exp.env.name).dynamic_agents:
+        raise ConfigError(
+            f"{algorithm} steps a fixed set of agents; {exp.env.name}'s agents join and leave "
+            "during an episode: train it with an RLlib algorithm (PPO, APPO, IMPALA)"
+        )
     if exp.model.module != "default":
         raise ConfigError(
             f"model.module={exp.model.module} is an RLlib RLModule; {algorithm} builds its own "

@@ -1,0 +1,585 @@
+"""Autonomous vehicles: an unsignalised 4-way intersection whose vehicles join and leave, or a
+platoon behind a scripted leader.
+
+Kinematics (both scenarios): every `dt` (0.1 s) each agent picks an acceleration in
+[-accel_max, accel_max] (continuous, or `action_bins` evenly spaced values); speed
+v <- clip(v + a dt, 0, v_max), then the centre advances along the vehicle's lane path by
+v dt. Footprints are `vehicle_length` x `vehicle_width` rectangles along the path; two that
+overlap collide, and both vehicles leave with `collision_penalty` (a scripted platoon leader
+stays). No vehicle moves more than v_max dt (1.5 m) per step, far less than a length, so
+vehicles cannot pass through each other between steps.
+
+`scenario: intersection`: each approach (from S, E, N, W) receives vehicles as a Poisson
+process of `arrival_rate` per second; an arrival waits outside the control zone until the
+lane entry is clear and a slot is free, then enters `approach_length` metres before the box
+with a route drawn from `turn_probabilities` (straight, left, right) and is an agent until its
+rear passes `exit_length` metres beyond the box (exit bonus). Agent ids are `vehicle_<n>` in
+order of entry, unique within an episode. An episode is one busy period of the control zone:
+it starts with `initial_vehicles` vehicles, and ends when no vehicle is left in the zone
+(arrivals stop being admitted) or is truncated after `max_seconds`. (RLlib ends a
+multi-agent episode once every agent it has seen is done; the env's own rule is the same, so
+the views agree.)
+
+`scenario: platoon`: `num_followers` agents follow a scripted leader on one straight lane;
+the leader changes its target speed every 4-10 s (uniform in [0.2, 1] v_max, including hard
+braking); the episode is truncated after `max_seconds` or ends when every follower has left.
+
+Observation (float32, every entry in [-1, 1]): own progress along the path, speed / v_max,
+previous acceleration / accel_max, distance from the front to the box / approach_length
+(negative once inside; 1 in the platoon), in-box flag, gap to the vehicle ahead in the lane /
+sensing_radius (1: none), closing speed to it / v_max, the route one-hot (3); then for each of
+the `k_nearest` nearest other vehicles within `sensing_radius` (the platoon leader included),
+nearest first: position in the ego frame (forward, left) / sensing_radius, cos and sin of the
+relative heading, speed / v_max, its distance to the box, its in-box flag, whether its route
+conflicts with ours, and 1 (a padded entry is all zeros).
+
+Reward per agent and step: `progress_weight` v / v_max, minus `speed_weight`
+((v - target_speed) / target_speed)^2, minus `jerk_weight` (jerk / jerk_scale)^2 with
+jerk_scale = 2 accel_max / dt, minus (platoon) `headway_weight` times the headway deficit
+max(0, 1 - gap / (2 m + v safe_headway_s)), plus `exit_bonus` on exit, minus
+`collision_penalty` on collision.
+
+Infos per copy and step: `collisions` (vehicles that collided), `exited`, `delay_s` (time in
+the zone minus its free-flow time at target_speed, summed over the vehicles exiting),
+`vehicles` (in the zone), `queue` (waiting outside), and the episode so far:
+`collisions_per_100_vehicles` (of the vehicles that left), `throughput_per_min` (exits per
+minute) and `mean_delay_s`. Baselines: `baseline_actions("idm")` (Intelligent Driver Model
+car following, crossing traffic ignored) and `baseline_actions("fcfs")` (IDM plus a
+first-come-first-served reservation of the box: a vehicle enters only after every
+conflicting vehicle that entered the zone before it has left the box).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import gymnasium as gym
+import numpy as np
+
+from envs.core import BatchedEnv
+from envs.schema import check
+from envs.vehicle_geometry import (
+    Routes,
+    intersection_routes,
+    rectangle_corners,
+    rectangles_overlap,
+    route_conflicts,
+    straight_road,
+)
+
+OWN_FEATURES = 10
+NEIGHBOUR_FEATURES = 9
+IDM = {"accel": 2.0, "brake": 2.0, "headway_s": 1.5, "min_gap": 2.0}
+APPROACH_COLOURS = np.array(
+    [[230, 57, 70], [29, 114, 243], [42, 157, 60], [244, 162, 39], [60, 60, 60]], np.uint8
+)
+
+
+@dataclass(frozen=True)
+class VehiclesConfig:
+    """Vehicles parameters (see the module docstring); lengths in m, times in s."""
+
+    scenario: Literal["intersection", "platoon"] = "intersection"
+    max_vehicles: int = 12
+    """Intersection: slots, the most vehicles in the control zone at once."""
+    num_followers: int = 4
+    """Platoon: agents behind the leader."""
+    arrival_rate: float = 0.08
+    """Vehicles per second per approach (Poisson)."""
+    turn_probabilities: list[float] = field(default_factory=lambda: [0.6, 0.2, 0.2])
+    """Straight, left, right."""
+    initial_vehicles: int = 4
+    max_episode_vehicles: int = 200
+    """Vehicles admitted per episode at most (agent ids vehicle_0 ... vehicle_<this - 1>)."""
+    approach_length: float = 60.0
+    exit_length: float = 20.0
+    lane_width: float = 3.5
+    kerb_radius: float = 4.0
+    vehicle_length: float = 4.5
+    vehicle_width: float = 1.8
+    dt: float = 0.1
+    v_max: float = 15.0
+    target_speed: float = 10.0
+    initial_speed: float = 8.0
+    accel_max: float = 3.0
+    action_bins: int = 0
+    """0: continuous acceleration; N >= 2: Discrete(N) evenly spaced accelerations."""
+    max_seconds: float = 60.0
+    k_nearest: int = 4
+    sensing_radius: float = 50.0
+    progress_weight: float = 0.05
+    speed_weight: float = 0.02
+    jerk_weight: float = 0.02
+    headway_weight: float = 0.1
+    safe_headway_s: float = 1.0
+    exit_bonus: float = 2.0
+    collision_penalty: float = 10.0
+
+    def __post_init__(self) -> None:
+        check(self.max_vehicles >= 1, "max_vehicles must be >= 1")
+        check(self.num_followers >= 1, "num_followers must be >= 1")
+        check(self.arrival_rate >= 0, "arrival_rate must be >= 0 (vehicles per second)")
+        p = self.turn_probabilities
+        check(
+            len(p) == 3 and min(p) >= 0 and abs(sum(p) - 1) < 1e-6,
+            f"turn_probabilities must be 3 probabilities (straight, left, right) summing "
+            f"to 1, got {p}",
+        )
+        check(
+            1 <= self.initial_vehicles <= min(8, self.max_vehicles),
+            "initial_vehicles must be in [1, min(8, max_vehicles)]",
+        )
+        check(
+            self.max_episode_vehicles >= self.initial_vehicles,
+            "max_episode_vehicles must be >= initial_vehicles",
+        )
+        check(self.approach_length >= 40, "approach_length must be >= 40")
+        check(self.exit_length >= self.vehicle_length, "exit_length must be >= vehicle_length")
+        check(self.dt > 0 and self.v_max * self.dt < self.vehicle_length, "need v_max dt < length")
+        check(0 < self.target_speed <= self.v_max, "target_speed must be in (0, v_max]")
+        check(0 <= self.initial_speed <= self.v_max, "initial_speed must be in [0, v_max]")
+        check(self.action_bins == 0 or self.action_bins >= 2, "action_bins must be 0 or >= 2")
+        check(self.max_seconds > 0, "max_seconds must be > 0")
+        check(self.k_nearest >= 1, "k_nearest must be >= 1")
+
+    @property
+    def max_steps(self) -> int:
+        return int(round(self.max_seconds / self.dt))
+
+    @property
+    def slots(self) -> int:
+        return self.max_vehicles if self.scenario == "intersection" else self.num_followers
+
+
+class Vehicles(BatchedEnv):
+    """Batched vehicles env; see the module docstring."""
+
+    name = "vehicles"
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    config_class = VehiclesConfig
+    dynamic_agents = True
+
+    def __init__(self, num_envs: int = 1, config: VehiclesConfig | None = None, render_mode=None):
+        super().__init__(num_envs, render_mode)
+        self.config = c = config or VehiclesConfig()
+        self.platoon = c.scenario == "platoon"
+        k = c.slots
+        if self.platoon:
+            self.routes: Routes = straight_road(c.v_max * c.max_seconds + 400.0)
+            self.conflicts = np.zeros((1, 1), dtype=bool)
+            ids = [f"vehicle_{i}" for i in range(k)]
+        else:
+            geometry = (c.lane_width, c.kerb_radius, c.approach_length, c.exit_length)
+            self.routes = intersection_routes(*geometry)
+            self.conflicts = route_conflicts(*geometry, c.vehicle_length, c.vehicle_width)
+            ids = [f"vehicle_{i}" for i in range(c.max_episode_vehicles)]
+        self._episode_ids = tuple(ids)
+        self.possible_agents = tuple(f"slot_{i}" for i in range(k))
+        dim = OWN_FEATURES + NEIGHBOUR_FEATURES * c.k_nearest
+        low = np.full(dim, -1.0, dtype=np.float32)
+        obs_space = gym.spaces.Box(low, -low, dtype=np.float32)
+        if c.action_bins:
+            act_space: gym.Space = gym.spaces.Discrete(c.action_bins)
+            self.accelerations = np.linspace(-c.accel_max, c.accel_max, c.action_bins)
+        else:
+            act_space = gym.spaces.Box(-c.accel_max, c.accel_max, (1,), dtype=np.float32)
+        self.observation_spaces = {a: obs_space for a in self.possible_agents}
+        self.action_spaces = {a: act_space for a in self.possible_agents}
+        e = num_envs
+        self.present = np.zeros((e, k), dtype=bool)
+        """Slots holding a vehicle, those leaving on the last step included."""
+        self.leaving = np.zeros((e, k), dtype=bool)
+        self.route = np.zeros((e, k), dtype=np.int64)
+        self.s = np.zeros((e, k))
+        self.v = np.zeros((e, k))
+        self.accel = np.zeros((e, k))
+        self.vid = np.full((e, k), -1, dtype=np.int64)
+        self.entered = np.zeros((e, k), dtype=np.int64)
+        self.steps = np.zeros(e, dtype=np.int64)
+        self.next_vid = np.zeros(e, dtype=np.int64)
+        self.queue = np.zeros((e, 4), dtype=np.int64)
+        self.totals = np.zeros((e, 3))
+        """Per episode: exited, collided, summed delay (s)."""
+        self._entry_gap = c.vehicle_length + IDM["min_gap"] + c.initial_speed * IDM["headway_s"]
+        """A queued vehicle enters once the lane's last vehicle is this far in (its IDM gap)."""
+        self.lead_s, self.lead_v = np.zeros(e), np.zeros(e)
+        self.lead_target, self.lead_timer = np.zeros(e), np.zeros(e)
+        self._scene_cache = self._relative_cache = None
+
+    # ---- dynamic agents ------------------------------------------------------------------
+
+    @property
+    def episode_agent_ids(self) -> tuple[str, ...]:
+        return self._episode_ids
+
+    def active(self) -> np.ndarray:
+        return self.present & ~self.leaving
+
+    def slot_agent_ids(self, env_index: int) -> list[str]:
+        return [
+            f"vehicle_{v}" if v >= 0 else slot
+            for v, slot in zip(self.vid[env_index].tolist(), self.possible_agents, strict=True)
+        ]
+
+    def idle_actions(self) -> np.ndarray:
+        c = self.config
+        if c.action_bins:
+            return np.full((self.num_envs, c.slots), c.action_bins // 2, dtype=np.int64)
+        return np.zeros((self.num_envs, c.slots, 1), dtype=np.float32)
+
+    # ---- episode ---------------------------------------------------------------------------
+
+    def _reset_copies(self, mask: np.ndarray) -> None:
+        c = self.config
+        self._changed()
+        for arr, value in (
+            (self.present, False),
+            (self.leaving, False),
+            (self.vid, -1),
+            (self.accel, 0.0),
+            (self.steps, 0),
+            (self.queue, 0),
+            (self.totals, 0.0),
+        ):
+            arr[mask] = value
+        for e in np.flatnonzero(mask):
+            rng = self._rngs[e]
+            if self.platoon:
+                self._reset_platoon(e, rng)
+                continue
+            first = int(rng.integers(4))
+            self.next_vid[e] = 0
+            for i in range(c.initial_vehicles):
+                approach = (first + i) % 4
+                self._spawn(e, i, approach, rng, s=30.0 - 16.0 * (i // 4) + rng.uniform(-3, 3))
+
+    def _reset_platoon(self, e: int, rng: np.random.Generator) -> None:
+        c = self.config
+        self.lead_v[e] = c.initial_speed
+        self.lead_target[e] = c.initial_speed
+        self.lead_timer[e] = rng.uniform(4.0, 10.0)
+        position = 60.0 + 25.0 * c.num_followers
+        self.lead_s[e] = position
+        for i in range(c.num_followers):
+            position -= rng.uniform(15.0, 25.0)
+            self.present[e, i], self.route[e, i], self.vid[e, i] = True, 0, i
+            self.s[e, i], self.v[e, i], self.entered[e, i] = position, c.initial_speed, 0
+        self.next_vid[e] = c.num_followers
+
+    def _spawn(self, e: int, slot: int, approach: int, rng, s: float = 0.0) -> None:
+        """A vehicle with the next id enters slot `slot` at position `s` of `approach`."""
+        c = self.config
+        turn = int(rng.choice(3, p=c.turn_probabilities))
+        self.present[e, slot], self.leaving[e, slot] = True, False
+        self.route[e, slot] = approach * 3 + turn
+        self.s[e, slot], self.v[e, slot], self.accel[e, slot] = s, c.initial_speed, 0.0
+        self.vid[e, slot] = self.next_vid[e]
+        self.next_vid[e] += 1
+        self.entered[e, slot] = self.steps[e]
+
+    def _step(self, actions: np.ndarray):
+        c = self.config
+        self.present &= ~self.leaving  # last step's leavers free their slots now
+        self.leaving[:] = False
+        acting = self.present.copy()
+        accel = self.accelerations[actions] if c.action_bins else actions[..., 0].astype(float)
+        accel = np.where(acting, accel, 0.0)
+        v = np.clip(self.v + accel * c.dt, 0.0, c.v_max)
+        jerk = (accel - self.accel) / c.dt
+        self.v = np.where(acting, v, self.v)
+        self.s = np.where(acting, self.s + v * c.dt, self.s)
+        self.accel = accel
+        if self.platoon:
+            self._move_leader()
+        self._changed()
+        collided = self._collisions(acting)
+        length = self.routes.length[self.route]
+        exited = acting & ~collided & (self.s - c.vehicle_length / 2 >= length)
+        self.leaving = collided | exited
+        gap, _ = self._gap_ahead()
+        rewards = (
+            c.progress_weight * v / c.v_max
+            - c.speed_weight * ((v - c.target_speed) / c.target_speed) ** 2
+            - c.jerk_weight * (jerk * c.dt / (2 * c.accel_max)) ** 2
+            + c.exit_bonus * exited
+            - c.collision_penalty * collided
+        )
+        if self.platoon:
+            deficit = np.clip(1.0 - gap / (2.0 + v * c.safe_headway_s), 0.0, 1.0)
+            rewards -= c.headway_weight * deficit
+        rewards = np.where(acting, rewards, 0.0).astype(np.float32)
+        self.steps += 1
+        seconds = (self.steps[:, None] - self.entered) * c.dt
+        delay = np.where(exited, seconds - length / c.target_speed, 0.0)
+        remaining = acting & ~self.leaving
+        joined = np.zeros_like(acting)
+        if not self.platoon:
+            open_copies = remaining.any(axis=1) & (self.steps < c.max_steps)
+            joined = self._arrivals(open_copies)
+            self._changed()
+        in_zone = remaining | joined
+        truncated = in_zone & (self.steps >= c.max_steps)[:, None]
+        terminated = ~in_zone
+        self.totals += np.stack([exited.sum(1), collided.sum(1), delay.sum(1)], axis=1)
+        left = self.totals[:, 0] + self.totals[:, 1]
+        minutes = self.steps * c.dt / 60.0
+        infos = {
+            "collisions": collided.sum(1),
+            "exited": exited.sum(1),
+            "delay_s": delay.sum(1),
+            "vehicles": in_zone.sum(1),
+            "queue": self.queue.sum(1),
+            "collisions_per_100_vehicles": 100.0 * self.totals[:, 1] / np.maximum(left, 1),
+            "throughput_per_min": self.totals[:, 0] / minutes,
+            "mean_delay_s": self.totals[:, 2] / np.maximum(self.totals[:, 0], 1),
+            "episode_steps": self.steps.copy(),
+        }
+        return rewards, terminated, truncated, infos
+
+    def _move_leader(self) -> None:
+        c = self.config
+        self.lead_timer -= c.dt
+        for e in np.flatnonzero(self.lead_timer <= 0):
+            rng = self._rngs[e]
+            self.lead_target[e] = rng.uniform(0.2, 1.0) * c.v_max
+            self.lead_timer[e] = rng.uniform(4.0, 10.0)
+        accel = np.clip(self.lead_target - self.lead_v, -c.accel_max, 2.0)
+        self.lead_v = np.clip(self.lead_v + accel * c.dt, 0.0, c.v_max)
+        self.lead_s += self.lead_v * c.dt
+
+    def _collisions(self, acting: np.ndarray) -> np.ndarray:
+        """`[E, K]`: acting vehicles whose footprint overlaps another (or the leader's).
+        Only pairs whose centres are closer than a footprint diagonal get the exact test."""
+        c = self.config
+        x, y, h = self.routes.pose(self.route, self.s)
+        near = np.hypot(x[:, :, None] - x[:, None, :], y[:, :, None] - y[:, None, :])
+        near = near < np.hypot(c.vehicle_length, c.vehicle_width)
+        near &= acting[:, :, None] & acting[:, None, :]
+        near &= np.triu(np.ones((c.slots, c.slots), dtype=bool), 1)
+        hit = np.zeros_like(acting)
+        e, i, j = np.nonzero(near)
+        if len(e):
+            corners = rectangle_corners(x, y, h, c.vehicle_length, c.vehicle_width)
+            overlap = rectangles_overlap(corners[e, i], corners[e, j])
+            hit[e[overlap], i[overlap]] = True
+            hit[e[overlap], j[overlap]] = True
+        if self.platoon:
+            hit |= acting & (np.abs(self.lead_s[:, None] - self.s) < c.vehicle_length)
+        return hit
+
+    def _arrivals(self, open_copies: np.ndarray) -> np.ndarray:
+        """Poisson arrivals join the approach queues; queued vehicles enter free slots when
+        their lane entry is clear. Returns the slots that joined."""
+        c = self.config
+        joined = np.zeros((self.num_envs, c.slots), dtype=bool)
+        p = c.arrival_rate * c.dt
+        for e in np.flatnonzero(open_copies):
+            self.queue[e] += self._rngs[e].poisson(p, 4)
+            if not self.queue[e].any():
+                continue
+            for approach in np.flatnonzero(self.queue[e]):
+                free = np.flatnonzero(~self.present[e] & ~self.leaving[e] & ~joined[e])
+                if len(free) == 0 or self.next_vid[e] >= c.max_episode_vehicles:
+                    break
+                same = self.present[e] & (self.route[e] // 3 == approach)
+                if np.any(self.s[e, same] < self._entry_gap):
+                    continue  # the lane entry is occupied
+                self._spawn(e, int(free[0]), int(approach), self._rngs[e])
+                self.queue[e, approach] -= 1
+                joined[e, free[0]] = True
+        return joined
+
+    # ---- observations --------------------------------------------------------------------
+
+    def _scene(self):
+        """Every vehicle's pose and features `[E, N]` (N = slots, plus the platoon leader)
+        and who is there; computed once per state (`_changed` forgets it)."""
+        if self._scene_cache is None:
+            self._scene_cache = self._compute_scene()
+        return self._scene_cache
+
+    def _changed(self) -> None:
+        self._scene_cache = None
+        self._relative_cache = None
+
+    def _compute_scene(self):
+        c = self.config
+        x, y, h = self.routes.pose(self.route, self.s)
+        box_dist = np.clip(
+            (self.routes.box_entry[self.route] - self.s - c.vehicle_length / 2) / c.approach_length,
+            -1.0,
+            1.0,
+        )
+        in_box = (self.s + c.vehicle_length / 2 >= self.routes.box_entry[self.route]) & (
+            self.s - c.vehicle_length / 2 <= self.routes.box_exit[self.route]
+        )
+        there = self.present.copy()
+        v, route = self.v, self.route
+        if self.platoon:
+            box_dist = np.ones_like(self.s)
+            lx, ly, lh = self.routes.pose(np.zeros(self.num_envs, np.int64), self.lead_s)
+            x, y, h = (np.concatenate([a, b[:, None]], 1) for a, b in ((x, lx), (y, ly), (h, lh)))
+            v = np.concatenate([v, self.lead_v[:, None]], 1)
+            box_dist = np.concatenate([box_dist, np.ones((self.num_envs, 1))], 1)
+            in_box = np.concatenate([in_box, np.zeros((self.num_envs, 1), bool)], 1)
+            there = np.concatenate([there, np.ones((self.num_envs, 1), bool)], 1)
+            route = np.concatenate([route, np.zeros((self.num_envs, 1), np.int64)], 1)
+        return x, y, h, v, box_dist, in_box, there, route
+
+    def _relative(self):
+        """Other vehicles in each slot's ego frame: forward, left `[E, K, N]`, relative
+        heading, distance (inf for itself and absent vehicles)."""
+        if self._relative_cache is None:
+            x, y, h, _, _, _, there, _ = self._scene()
+            self._relative_cache = self._compute_relative(x, y, h, there)
+        return self._relative_cache
+
+    def _compute_relative(self, x, y, h, there):
+        k = self.config.slots
+        dx, dy = x[:, None, :] - x[:, :k, None], y[:, None, :] - y[:, :k, None]
+        c, s = np.cos(h[:, :k, None]), np.sin(h[:, :k, None])
+        forward, left = c * dx + s * dy, -s * dx + c * dy
+        dh = h[:, None, :] - h[:, :k, None]
+        dist = np.hypot(dx, dy)
+        others = there[:, None, :] & ~np.eye(k, x.shape[1], dtype=bool)
+        return forward, left, dh, np.where(others, dist, np.inf)
+
+    def _gap_ahead(self):
+        """Bumper gap to, and speed of, the nearest vehicle ahead in the lane `[E, K]`
+        (inf and own speed when none)."""
+        v = self._scene()[3]
+        forward, left, dh, dist = self._relative()
+        ahead = (
+            np.isfinite(dist)
+            & (forward > 0)
+            & (np.abs(left) < self.config.lane_width / 2)
+            & (np.cos(dh) > 0.5)
+        )
+        gaps = np.where(ahead, forward - self.config.vehicle_length, np.inf)
+        nearest = gaps.argmin(axis=2)
+        gap = np.take_along_axis(gaps, nearest[..., None], 2)[..., 0]
+        speed = np.take_along_axis(
+            np.broadcast_to(v[:, None, :], gaps.shape), nearest[..., None], 2
+        )
+        return gap, np.where(np.isfinite(gap), speed[..., 0], self.v)
+
+    def _observe(self) -> np.ndarray:
+        c = self.config
+        k, n_near, radius = c.slots, c.k_nearest, c.sensing_radius
+        _, _, _, v, box_dist, in_box, _, route = self._scene()
+        forward, left, dh, dist = self._relative()
+        gap, lead_speed = self._gap_ahead()
+        own = np.zeros((self.num_envs, k, OWN_FEATURES), dtype=np.float32)
+        own[..., 0] = np.clip(self.s / self.routes.length[self.route], 0.0, 1.0)
+        own[..., 1] = self.v / c.v_max
+        own[..., 2] = self.accel / c.accel_max
+        own[..., 3] = box_dist[:, :k]
+        own[..., 4] = in_box[:, :k]
+        own[..., 5] = np.clip(gap / radius, 0.0, 1.0)
+        own[..., 6] = np.clip((self.v - lead_speed) / c.v_max, -1.0, 1.0)
+        own[..., 7:10] = np.eye(3, dtype=np.float32)[self.route % 3]
+        near = np.zeros((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
+        order = np.argsort(dist, axis=2, kind="stable")[..., :n_near]
+        d = np.take_along_axis(dist, order, 2)
+        seen = d <= radius
+        pick = lambda a: np.take_along_axis(a, order, 2)  # noqa: E731
+        near[..., 0] = np.clip(pick(forward) / radius, -1, 1)
+        near[..., 1] = np.clip(pick(left) / radius, -1, 1)
+        near[..., 2] = np.cos(pick(dh))
+        near[..., 3] = np.sin(pick(dh))
+        near[..., 4] = (
+            np.take_along_axis(np.broadcast_to(v[:, None, :], dist.shape), order, 2) / c.v_max
+        )
+        near[..., 5] = np.take_along_axis(
+            np.broadcast_to(box_dist[:, None, :], dist.shape), order, 2
+        )
+        near[..., 6] = np.take_along_axis(np.broadcast_to(in_box[:, None, :], dist.shape), order, 2)
+        conflict = self.conflicts[self.route[:, :, None], route[:, None, :]]
+        near[..., 7] = pick(conflict)
+        near[..., 8] = 1.0
+        near *= seen[..., None]
+        obs = np.concatenate([own, near.reshape(self.num_envs, k, -1)], axis=2)
+        return np.where(self.present[..., None], obs, 0.0).astype(np.float32)
+
+    def state(self) -> np.ndarray:
+        """Every slot's own features (zeros for empty slots), concatenated."""
+        return self._observe()[..., :OWN_FEATURES].reshape(self.num_envs, -1)
+
+    @property
+    def state_space(self) -> gym.spaces.Box:
+        size = OWN_FEATURES * self.config.slots
+        return gym.spaces.Box(-1.0, 1.0, (size,), dtype=np.float32)
+
+    # ---- baselines ---------------------------------------------------------------------
+
+    def baseline_actions(self, kind: Literal["idm", "fcfs"] = "fcfs") -> np.ndarray:
+        """Actions of a scripted driver for every slot, in this env's action format."""
+        c = self.config
+        gap, lead_speed = self._gap_ahead()
+        accel = idm_acceleration(self.v, gap, lead_speed, c.target_speed)
+        if kind == "fcfs" and not self.platoon:
+            stop_gap = self.routes.box_entry[self.route] - self.s - c.vehicle_length / 2 - 1.0
+            waiting = ~self._may_enter() & (stop_gap > -0.5)
+            at_line = idm_acceleration(self.v, np.maximum(stop_gap, 0.01), 0.0, c.target_speed)
+            accel = np.where(waiting, np.minimum(accel, at_line), accel)
+        elif kind not in ("idm", "fcfs"):
+            raise ValueError(f"unknown baseline {kind!r}; use 'idm' or 'fcfs'")
+        accel = np.clip(accel, -c.accel_max, c.accel_max)
+        if c.action_bins:
+            return np.abs(accel[..., None] - self.accelerations).argmin(-1)
+        return accel[..., None].astype(np.float32)
+
+    def _may_enter(self) -> np.ndarray:
+        """`[E, K]`: no conflicting vehicle that entered the zone earlier (or is in the
+        box now) still has to clear the box."""
+        c = self.config
+        active = self.present & ~self.leaving
+        uncleared = active & (self.s - c.vehicle_length / 2 < self.routes.box_exit[self.route])
+        in_box = active & (self.s + c.vehicle_length / 2 >= self.routes.box_entry[self.route])
+        conflict = self.conflicts[self.route[:, :, None], self.route[:, None, :]]
+        earlier = self.vid[:, None, :] < self.vid[:, :, None]
+        blocking = conflict & uncleared[:, None, :] & (earlier | in_box[:, None, :])
+        return ~blocking.any(axis=2)
+
+    # ---- rendering -----------------------------------------------------------------------
+
+    def render(self, env_index: int = 0, size: int = 320) -> np.ndarray:
+        c, e = self.config, env_index
+        image = np.full((size, size, 3), 200, dtype=np.uint8)
+        if self.platoon:
+            centre = float(self.lead_s[e]) - 40.0
+            half = 60.0
+            cx, cy = centre, 0.0
+        else:
+            half = c.lane_width + c.kerb_radius + c.approach_length * 0.8
+            cx = cy = 0.0
+        scale = size / (2 * half)
+        pixels = (np.arange(size) + 0.5) / scale - half
+        px, py = np.meshgrid(pixels + cx, -pixels + cy)  # image row 0 is north
+        road = np.abs(py) < c.lane_width
+        if not self.platoon:
+            road |= np.abs(px) < c.lane_width
+            box = c.lane_width + c.kerb_radius
+            image[(np.abs(px) < box) & (np.abs(py) < box)] = 150
+        image[road] = 110
+        x, y, h, *_ = self._scene()
+        for i in np.flatnonzero(np.r_[self.present[e], [self.platoon]]):
+            colour = 4 if i >= c.slots else (self.route[e, i] // 3 if not self.platoon else 0)
+            dx, dy = px - x[e, i], py - y[e, i]
+            fwd = dx * np.cos(h[e, i]) + dy * np.sin(h[e, i])
+            side = -dx * np.sin(h[e, i]) + dy * np.cos(h[e, i])
+            body = (np.abs(fwd) <= c.vehicle_length / 2) & (np.abs(side) <= c.vehicle_width / 2)
+            image[body] = APPROACH_COLOURS[colour]
+            if i < c.slots and self.leaving[e, i]:
+                image[body & (np.abs(fwd) < 1.0)] = 0
+        return image
+
+
+def idm_acceleration(v, gap, lead_speed, desired_speed: float) -> np.ndarray:
+    """Intelligent Driver Model: a [1 - (v/v0)^4 - (s*/gap)^2] with
+    s* = s0 + v T + v (v - v_lead) / (2 sqrt(a b)); no leader: gap = inf."""
+    a, b, t, s0 = IDM["accel"], IDM["brake"], IDM["headway_s"], IDM["min_gap"]
+    desired_gap = s0 + np.maximum(0.0, v * t + v * (v - lead_speed) / (2 * np.sqrt(a * b)))
+    interaction = np.where(np.isfinite(gap), (desired_gap / np.maximum(gap, 0.01)) ** 2, 0.0)
+    return a * (1 - (v / desired_speed) ** 4 - interaction)

@@ -1,0 +1,143 @@
+"""Vehicles: footprint overlap against a literal polygon test, no pass-through in the
+platoon, scripted drivers that never collide at default density, agents joining and
+leaving, the scenario's infos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import envs
+from envs.schema import ConfigError
+from envs.vehicle_geometry import rectangle_corners, rectangles_overlap
+
+
+def _segments_cross(p1, p2, q1, q2) -> bool:
+    def orient(a, b, c):
+        return np.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
+    return orient(p1, p2, q1) != orient(p1, p2, q2) and orient(q1, q2, p1) != orient(q1, q2, p2)
+
+
+def _inside(point, corners) -> bool:
+    def cross(u, v):
+        return u[0] * v[1] - u[1] * v[0]
+
+    signs = [
+        np.sign(cross(corners[(k + 1) % 4] - corners[k], point - corners[k])) for k in range(4)
+    ]
+    return all(s >= 0 for s in signs) or all(s <= 0 for s in signs)
+
+
+def _literal_overlap(a, b) -> bool:
+    """Two convex quadrilaterals overlap iff two edges cross or one holds a corner of the
+    other."""
+    edges = lambda c: [(c[k], c[(k + 1) % 4]) for k in range(4)]  # noqa: E731
+    if any(_segments_cross(*e, *f) for e in edges(a) for f in edges(b)):
+        return True
+    return _inside(a[0], b) or _inside(b[0], a)
+
+
+def test_rectangle_overlap_matches_a_literal_polygon_test():
+    rng = np.random.default_rng(0)
+    agree = hits = 0
+    for _ in range(400):
+        x, y = rng.uniform(-5, 5, 2), rng.uniform(-5, 5, 2)
+        h = rng.uniform(-np.pi, np.pi, 2)
+        corners = rectangle_corners(x, y, h, 4.5, 1.8)
+        fast = bool(rectangles_overlap(corners[0], corners[1]))
+        assert fast == _literal_overlap(corners[0], corners[1])
+        agree += 1
+        hits += fast
+    assert agree == 400 and 40 < hits < 360  # both outcomes exercised
+
+
+def test_hand_made_footprints():
+    c = lambda x, y, h: rectangle_corners(np.array(x), np.array(y), np.array(h), 4.5, 1.8)  # noqa: E731
+    assert rectangles_overlap(c(0.0, 0.0, 0.0), c(4.4, 0.0, 0.0))  # bumpers overlap
+    assert not rectangles_overlap(c(0.0, 0.0, 0.0), c(4.6, 0.0, 0.0))
+    assert not rectangles_overlap(c(0.0, 0.0, 0.0), c(0.0, 1.9, 0.0))  # side by side
+    assert rectangles_overlap(c(0.0, 0.0, 0.0), c(0.0, 0.0, np.pi / 2))  # crossing
+    assert not rectangles_overlap(c(0.0, 0.0, 0.0), c(3.8, 2.8, np.pi / 4))
+
+
+def test_platoon_follower_cannot_pass_through_the_vehicle_ahead():
+    core = envs.make_batched("vehicles", 1, {"scenario": "platoon", "num_followers": 3})
+    core.reset(seed=0)
+    throttle = np.zeros((1, 3, 1), dtype=np.float32)
+    throttle[0, 2] = 3.0  # the last follower floors it into the one ahead
+    order = np.argsort(-core.s[0])
+    for _ in range(400):
+        out = core.step(throttle)
+        present = core.present[0]
+        s = core.s[0][present]
+        assert np.all(np.diff(s[np.argsort(-s)]) < 0)
+        assert list(np.argsort(-core.s[0])[: present.sum()]) == [i for i in order if present[i]]
+        if out.infos["collisions"][0]:
+            assert out.terminated[0, 1] and out.terminated[0, 2] and not out.terminated[0, 0]
+            gap = core.s[0, 1] - core.s[0, 2]
+            assert 0 < gap < core.config.vehicle_length  # overlapping, never swapped
+            break
+    else:
+        pytest.fail("the throttled follower never reached the vehicle ahead")
+
+
+def test_idm_never_collides_in_the_platoon_at_default_density():
+    core = envs.make_batched("vehicles", 32, {"scenario": "platoon"})
+    core.reset(seed=1)
+    collisions, steps_done = 0, 0
+    for _ in range(core.config.max_steps * 2):
+        out = core.step(core.baseline_actions("idm"))
+        collisions += int(out.infos["collisions"].sum())
+        steps_done += 1
+    assert collisions == 0 and steps_done == 1200
+
+
+def test_fcfs_never_collides_and_idm_alone_does_at_the_intersection():
+    totals = {}
+    for kind in ("fcfs", "idm"):
+        core = envs.make_batched("vehicles", 32, {})
+        core.reset(seed=2)
+        collisions = exited = 0
+        for _ in range(1200):
+            out = core.step(core.baseline_actions(kind))
+            collisions += int(out.infos["collisions"].sum())
+            exited += int(out.infos["exited"].sum())
+        totals[kind] = (collisions, exited)
+    assert totals["fcfs"][0] == 0 and totals["fcfs"][1] > 500
+    assert totals["idm"][0] > 0  # crossing traffic is what the reservation is for
+
+
+def test_vehicles_join_and_leave_with_unique_ids():
+    env = envs.make_parallel("vehicles", {"arrival_rate": 0.3, "max_seconds": 30})
+    obs, _ = env.reset(seed=3)
+    seen, left = set(obs), set()
+    while env.agents:
+        obs, _, term, trunc, _ = env.step({a: np.ones(1, np.float32) for a in env.agents})
+        left |= {a for a in term if term[a] or trunc[a]}
+        assert not (set(env.agents) & left)  # an id never comes back
+        seen |= set(obs)
+    assert len(seen) > 8 and len(left) == len(seen)
+    numbers = sorted(int(a.split("_")[1]) for a in seen)
+    assert numbers == list(range(len(numbers)))  # ids in order of entry
+
+
+def test_infos_and_discrete_actions():
+    core = envs.make_batched("vehicles", 4, {"action_bins": 5})
+    core.reset(seed=0)
+    for _ in range(300):
+        out = core.step(core.baseline_actions("fcfs"))
+    assert out.infos["throughput_per_min"].min() > 0
+    assert np.all(out.infos["collisions_per_100_vehicles"] == 0)
+    assert core.baseline_actions("fcfs").dtype.kind == "i"
+
+
+def test_bad_config_and_render():
+    with pytest.raises(ConfigError, match="turn_probabilities must be 3 probabilities"):
+        envs.make_batched("vehicles", 1, {"turn_probabilities": [0.5, 0.5]})
+    with pytest.raises(ConfigError, match="allowed: intersection, platoon|scenario"):
+        envs.make_batched("vehicles", 1, {"scenario": "roundabout"})
+    core = envs.make_batched("vehicles", 1, {}, render_mode="rgb_array")
+    core.reset(seed=0)
+    frame = core.render(0)
+    assert frame.shape == (320, 320, 3) and len(np.unique(frame.reshape(-1, 3), axis=0)) >= 5
