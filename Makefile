@@ -50,7 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mcts_speed.py
 	$(BIN)/python benchmarks/alphazero_tictactoe.py
 	$(BIN)/python benchmarks/alphazero_connect4.py
-	$(BIN)/python benchmarks/learn_simple_spread.py
+	$(BIN)/python benchmarks/learn_vehicles.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info

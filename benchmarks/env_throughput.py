@@ -1,7 +1,11 @@
 """Env speed: the batched numpy core (1024 copies) vs the RLlib adapter, random actions.
 
-Both are measured in this run on one core (BLAS threads pinned to 1). Prints one JSON line
-last: {env: {"batched_agent_steps_per_s", "adapter_agent_steps_per_s", "ratio"}}.
+Both are measured in this run on one core (BLAS threads pinned to 1). Agent steps count the
+agents present (vehicles: those in the control zone). Beside our envs, mpe2's own
+simple_spread ParallelEnv is timed alone and through our pz/simple_spread adapter. Prints one
+JSON line last: {env: {"batched_agent_steps_per_s", "adapter_agent_steps_per_s", "ratio"},
+"mpe2_simple_spread": {"mpe2_parallel_env_agent_steps_per_s", "adapter_agent_steps_per_s",
+"ratio"}}.
 """
 
 from __future__ import annotations
@@ -25,31 +29,35 @@ def batched_speed(name: str, num_envs: int, seconds: float) -> float:
     core.reset(seed=0)
     rng = np.random.default_rng(0)
     pool = [core.sample_actions(rng) for _ in range(64)]
-    steps, start = 0, time.perf_counter()
+    agent_steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for actions in pool:
+            if core.dynamic_agents:
+                agent_steps += int(core.active().sum())
             core.step(actions)
-        steps += len(pool)
-    return steps * num_envs * core.num_agents / (time.perf_counter() - start)
+        if not core.dynamic_agents:
+            agent_steps += len(pool) * num_envs * core.num_agents
+    return agent_steps / (time.perf_counter() - start)
 
 
 def adapter_speed(name: str, seconds: float) -> float:
     env = envs.make_rllib(name)
-    env.reset(seed=0)
+    obs, _ = env.reset(seed=0)
+    acting = list(obs)
     sampler = envs.make_batched(name, 1)
     rng = np.random.default_rng(0)
-    pool = [
-        dict(zip(env.possible_agents, sampler.sample_actions(rng)[0], strict=True))
-        for _ in range(256)
-    ]
+    pool = [sampler.sample_actions(rng)[0] for _ in range(256)]  # one action per slot
     agent_steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        for joint in pool:
-            actions = {a: joint[a] for a in env.agents}
-            _, _, term, trunc, _ = env.step(actions)
+        for row in pool:
+            actions = {a: row[k % len(row)] for k, a in enumerate(acting)}
+            obs, _, term, trunc, _ = env.step(actions)
             agent_steps += len(actions)
+            # RLlib's contract: agents reported done act no more; newcomers act next.
+            acting = [a for a in obs if not (term.get(a) or trunc.get(a))]
             if term["__all__"] or trunc["__all__"]:
-                env.reset()
+                obs, _ = env.reset()
+                acting = list(obs)
     return agent_steps / (time.perf_counter() - start)
 
 
@@ -70,7 +78,34 @@ def main() -> None:
             "ratio": round(batched / adapter, 1),
         }
         print(f"{name}: batched {batched:,.0f} agent-steps/s, RLlib adapter {adapter:,.0f}")
+    own = mpe2_speed(args.seconds)
+    adapter = adapter_speed("pz/simple_spread", args.seconds)
+    report["mpe2_simple_spread"] = {
+        "mpe2_parallel_env_agent_steps_per_s": round(own),
+        "adapter_agent_steps_per_s": round(adapter),
+        "ratio": round(adapter / own, 2),
+    }
+    print(
+        f"mpe2 simple_spread: own ParallelEnv {own:,.0f}, through pz/simple_spread {adapter:,.0f}"
+    )
     print(json.dumps(report))
+
+
+def mpe2_speed(seconds: float) -> float:
+    """mpe2's simple_spread_v3 ParallelEnv (N=3) on its own, random actions."""
+    from mpe2 import simple_spread_v3
+
+    env = simple_spread_v3.parallel_env(N=3, max_cycles=25)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    agent_steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        actions = {a: int(rng.integers(5)) for a in env.agents}
+        env.step(actions)
+        agent_steps += len(actions)
+        if not env.agents:
+            env.reset()
+    return agent_steps / (time.perf_counter() - start)
 
 
 if __name__ == "__main__":
