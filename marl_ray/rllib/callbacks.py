@@ -6,7 +6,13 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 
 SMOOTHING_WINDOW = 100
 # Info keys that envs report per copy and that are worth a learning curve.
-EPISODE_INFO_METRICS = {"success": "success_rate"}
+EPISODE_INFO_METRICS = {
+    "success": "success_rate",
+    # vehicles: the episode's running figures, final at its last step
+    "collisions_per_100_vehicles": "collisions_per_100_vehicles",
+    "throughput_per_min": "throughput_per_min",
+    "mean_delay_s": "mean_delay_s",
+}
 
 
 class EpisodeInfoMetrics(RLlibCallback):

@@ -136,7 +136,13 @@ class MatchResult:
         return (self.wins + 0.5 * self.draws) / max(self.games, 1)
 
     def to_dict(self) -> dict[str, float]:
-        return {"wins": self.wins, "draws": self.draws, "losses": self.losses, "score": self.score}
+        return {
+            "wins": self.wins,
+            "draws": self.draws,
+            "losses": self.losses,
+            "score": self.score,
+            "win_rate": self.wins / max(self.games, 1),
+        }
 
 
 def play_game(game: Game, first: Player, second: Player) -> tuple[float, int]:
