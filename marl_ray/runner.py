@@ -92,6 +92,7 @@ def run_experiment(
 ) -> RunSummary:
     """Trains `exp` (one trial), or its `tune` block's search when `search` is true."""
     started = time.time()
+    check_algorithm_config(exp, 0)  # config errors before Ray starts
     _prepare(address)
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)

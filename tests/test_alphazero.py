@@ -132,7 +132,7 @@ def test_network_evaluator_gives_legal_priors_and_bounded_values():
 
 
 def test_config_errors_say_what_is_allowed():
-    with pytest.raises(ConfigError, match="ALPHAZERO plays board games"):
+    with pytest.raises(ConfigError, match="not a board game; ALPHAZERO plays connect4, tictactoe"):
         alphazero_config(load_experiment(TICTACTOE, ["env.name=grid_world"]))
     with pytest.raises(ConfigError, match="unknown key training.extra.simulations"):
         alphazero_config(load_experiment(TICTACTOE, ["training.extra.simulations=3"]))

@@ -14,6 +14,7 @@ from ray.rllib.algorithms.sac import SAC
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
 import envs
+from envs import board_games
 from envs.schema import ConfigError
 from marl_ray.config import ExperimentConfig
 from marl_ray.rllib import self_play
@@ -110,6 +111,11 @@ def rl_module_settings(exp: ExperimentConfig) -> dict[str, Any]:
 
 def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> AlgorithmConfig:
     """The RLlib config for `exp`, with `learner_gpus` GPUs for the (single) learner."""
+    if exp.env.name in board_games.GAMES:
+        raise ConfigError(
+            f"env {exp.env.name!r} is a turn-based board game; train it with "
+            "algorithm: ALPHAZERO"
+        )
     if exp.env.name not in envs.names():
         raise ConfigError(
             f"env {exp.env.name!r} is a gymnasium id; the RLlib algorithms here train our "

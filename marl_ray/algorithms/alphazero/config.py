@@ -72,8 +72,8 @@ class AlphaZeroConfig:
     def __post_init__(self) -> None:
         if self.env not in board_games.GAMES:
             raise ConfigError(
-                f"ALPHAZERO plays board games ({', '.join(board_games.names())}), "
-                f"not env {self.env!r}"
+                f"env {self.env!r} is not a board game; ALPHAZERO plays "
+                f"{', '.join(board_games.names())}"
             )
         check(self.num_workers >= 1, "resources.num_env_runners (self-play actors) must be >= 1")
         check(self.parallel_games >= 1, "resources.num_envs_per_env_runner must be >= 1")
