@@ -561,8 +561,11 @@ class Vehicles(BatchedEnv):
         if not self.platoon:
             road |= np.abs(px) < c.lane_width
             box = c.lane_width + c.kerb_radius
-            image[(np.abs(px) < box) & (np.abs(py) < box)] = 150
+            road |= (np.abs(px) < box) & (np.abs(py) < box)
         image[road] = 110
+        image[road & (np.abs(py) < 0.25)] = 230  # centre line
+        if not self.platoon:
+            image[road & (np.abs(px) < 0.25)] = 230
         x, y, h, *_ = self._scene()
         for i in np.flatnonzero(np.r_[self.present[e], [self.platoon]]):
             colour = 4 if i >= c.slots else (self.route[e, i] // 3 if not self.platoon else 0)
