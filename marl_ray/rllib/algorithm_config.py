@@ -113,8 +113,7 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
     """The RLlib config for `exp`, with `learner_gpus` GPUs for the (single) learner."""
     if exp.env.name in board_games.GAMES:
         raise ConfigError(
-            f"env {exp.env.name!r} is a turn-based board game; train it with "
-            "algorithm: ALPHAZERO"
+            f"env {exp.env.name!r} is a turn-based board game; train it with algorithm: ALPHAZERO"
         )
     if exp.env.name not in envs.names():
         raise ConfigError(
