@@ -297,7 +297,6 @@ class Vehicles(BatchedEnv):
         length = self.routes.length[self.route]
         exited = acting & ~collided & (self.s - c.vehicle_length / 2 >= length)
         self.leaving = collided | exited
-        gap, _ = self._gap_ahead()
         rewards = (
             c.progress_weight * v / c.v_max
             - c.speed_weight * ((v - c.target_speed) / c.target_speed) ** 2
@@ -306,6 +305,7 @@ class Vehicles(BatchedEnv):
             - c.collision_penalty * collided
         )
         if self.platoon:
+            gap, _ = self._gap_ahead()
             deficit = np.clip(1.0 - gap / (2.0 + v * c.safe_headway_s), 0.0, 1.0)
             rewards -= c.headway_weight * deficit
         rewards = np.where(acting, rewards, 0.0).astype(np.float32)

@@ -18,9 +18,11 @@ from envs.board_games import make_game
 from envs.schema import ConfigError
 from marl_ray.algorithms.alphazero.config import alphazero_config
 from marl_ray.algorithms.alphazero.evaluators import network_evaluator
-from marl_ray.algorithms.alphazero.players import MCTSPlayer, make_opponent, play_game
+from marl_ray.algorithms.alphazero.players import MCTSPlayer, make_opponent, play_sides
 from marl_ray.algorithms.checkpoint import load_state
 from marl_ray.evaluate import CheckpointError, checkpoint_experiment, write_gif
+
+SIDES = ("wins", "draws", "losses")
 
 
 def load_player(
@@ -78,15 +80,8 @@ def evaluate_alphazero(
     player = load_player(checkpoint, simulations, seed)
     game = player.game
     rival = make_opponent(opponent, game, np.random.default_rng(seed + 1))
-    sides = {"as_first": [0, 0, 0], "as_second": [0, 0, 0]}  # wins, draws, losses
-    for g in range(games):
-        first = g % 2 == 0
-        result, _ = play_game(game, player, rival) if first else play_game(game, rival, player)
-        result = result if first else -result
-        sides["as_first" if first else "as_second"][
-            0 if result > 0 else (1 if result == 0 else 2)
-        ] += 1
-    wins, draws, losses = (sum(s[i] for s in sides.values()) for i in range(3))
+    first, second = play_sides(game, player, rival, games)
+    wins, draws, losses = (getattr(first, k) + getattr(second, k) for k in SIDES)
     render_path = str(_render_game(game, player, rival, Path(render))) if render else None
     return MatchEvaluation(
         algorithm="ALPHAZERO",
@@ -99,8 +94,8 @@ def evaluate_alphazero(
         draws=draws,
         losses=losses,
         score=(wins + 0.5 * draws) / games,
-        as_first=dict(zip(("wins", "draws", "losses"), sides["as_first"], strict=True)),
-        as_second=dict(zip(("wins", "draws", "losses"), sides["as_second"], strict=True)),
+        as_first={k: getattr(first, k) for k in SIDES},
+        as_second={k: getattr(second, k) for k in SIDES},
         render=render_path,
     )
 

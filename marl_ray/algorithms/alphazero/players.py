@@ -157,14 +157,25 @@ def play_game(game: Game, first: Player, second: Player) -> tuple[float, int]:
     return (outcome if state.player == 0 else -outcome), state.moves
 
 
-def play_match(game: Game, player: Player, opponent: Player, games: int) -> MatchResult:
-    """`games` games, `player` moving first in the even-numbered ones (half, rounded up)."""
-    tally = [0, 0, 0]  # wins, draws, losses
+def play_sides(
+    game: Game, player: Player, opponent: Player, games: int
+) -> tuple[MatchResult, MatchResult]:
+    """`games` games, `player` moving first in the even-numbered ones (half, rounded up);
+    its results when moving first and when moving second."""
+    tally = {True: [0, 0, 0], False: [0, 0, 0]}  # first? -> wins, draws, losses
     for g in range(games):
-        if g % 2 == 0:
-            result, _ = play_game(game, player, opponent)
-        else:
-            result, _ = play_game(game, opponent, player)
-            result = -result
-        tally[0 if result > 0 else (1 if result == 0 else 2)] += 1
-    return MatchResult(*tally)
+        first = g % 2 == 0
+        result, _ = (
+            play_game(game, player, opponent) if first else play_game(game, opponent, player)
+        )
+        result = result if first else -result
+        tally[first][0 if result > 0 else (1 if result == 0 else 2)] += 1
+    return MatchResult(*tally[True]), MatchResult(*tally[False])
+
+
+def play_match(game: Game, player: Player, opponent: Player, games: int) -> MatchResult:
+    """`play_sides`, both sides summed."""
+    first, second = play_sides(game, player, opponent, games)
+    return MatchResult(
+        first.wins + second.wins, first.draws + second.draws, first.losses + second.losses
+    )
