@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from scripted_comparison import learned_measure, random_policy, scripted_measure, train
+from scripted_comparison import (
+    add_overrides_argument,
+    learned_measure,
+    random_policy,
+    scripted_measure,
+    train,
+)
 
 KEY = "welfare"
 
@@ -22,6 +28,7 @@ def main() -> None:
     parser.add_argument("--max-env-steps", type=int, default=400_000)
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    add_overrides_argument(parser)
     args = parser.parse_args()
     exp, checkpoint, wall_s, steps = train(
         "smart_grid_ppo.yaml",
@@ -29,6 +36,7 @@ def main() -> None:
             f"stop.timesteps_total={args.max_env_steps}",
             "stop.time_total_s=null",
             f"seed={args.seed}",
+            *args.set,
         ],
     )
     seed, n = 1000 + args.seed, args.episodes

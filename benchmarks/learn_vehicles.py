@@ -14,7 +14,7 @@ import argparse
 import json
 
 import numpy as np
-from scripted_comparison import random_policy, train
+from scripted_comparison import add_overrides_argument, random_policy, train
 
 import envs
 from marl_ray.evaluate import EVAL_COPIES, evaluate_checkpoint, mean_episode_infos, play
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=3000.0)
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    add_overrides_argument(parser)
     args = parser.parse_args()
     exp, checkpoint, wall_s, steps = train(
         "vehicles_ppo.yaml",
@@ -50,6 +51,7 @@ def main() -> None:
             f"stop.timesteps_total={args.max_env_steps}",
             f"stop.time_total_s={args.max_seconds}",
             f"seed={args.seed}",
+            *args.set,
         ],
     )
     seed, n = 1000 + args.seed, args.episodes

@@ -4,6 +4,7 @@ on the same seeded episodes and compare an info measure summed per episode."""
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,12 @@ from marl_ray.evaluate import EVAL_COPIES, evaluate_checkpoint, mean_episode_inf
 from marl_ray.runner import connect, run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def add_overrides_argument(parser: argparse.ArgumentParser) -> None:
+    """`--set KEY=VALUE` (repeatable): experiment-file overrides, as on the CLI, for trying
+    variants of the benchmark's experiment (applied after the benchmark's own)."""
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
 
 def train(config_file: str, overrides: Sequence[str]) -> tuple[ExperimentConfig, str, float, int]:

@@ -1,7 +1,9 @@
 """`mlp`: an actor-critic MLP RLModule (PPO, APPO, IMPALA), our custom model on the new stack.
 
 Options: `hidden_sizes`, `activation`, `shared_trunk` (one trunk for policy and value, or a
-separate value trunk of `value_hidden_sizes`, default the same sizes).
+separate value trunk of `value_hidden_sizes`, default the same sizes), `initial_log_std`
+(Box actions: the Gaussian's starting log standard deviation, the same in every state; the
+default 0 explores with std 1, which for actions clipped to [-1, 1] is mostly noise).
 """
 
 from __future__ import annotations
@@ -29,10 +31,15 @@ class MLPOptions:
     activation: Literal["tanh", "relu", "silu"] = "tanh"
     shared_trunk: bool = False
     value_hidden_sizes: list[int] | None = None
+    initial_log_std: float = 0.0
 
     def __post_init__(self) -> None:
         sizes = [*self.hidden_sizes, *(self.value_hidden_sizes or [])]
         check(all(h > 0 for h in sizes), f"hidden sizes must be positive, got {sizes}")
+        check(
+            -5.0 <= self.initial_log_std <= 2.0,
+            f"initial_log_std must be in [-5, 2], got {self.initial_log_std}",
+        )
 
 
 def own_options(options_class: type, model_config: Any):
@@ -59,6 +66,14 @@ def dist_inputs_size(space: gym.Space) -> int:
     raise ValueError(f"unsupported action space {space}; use Discrete or Box")
 
 
+def set_initial_log_std(head: nn.Linear, log_std: float) -> None:
+    """Makes the log-std half of a Gaussian head output `log_std` in every state at first."""
+    half = head.out_features // 2
+    with torch.no_grad():
+        head.weight[half:].zero_()
+        head.bias[half:].fill_(log_std)
+
+
 class ActorCriticMLP(TorchRLModule, ValueFunctionAPI):
     """Policy logits and state values from flat observations."""
 
@@ -69,6 +84,8 @@ class ActorCriticMLP(TorchRLModule, ValueFunctionAPI):
         obs_dim = int(np.prod(self.observation_space.shape))
         self.trunk = mlp([obs_dim, *opts.hidden_sizes], opts.activation)
         self.pi_head = nn.Linear(opts.hidden_sizes[-1], dist_inputs_size(self.action_space))
+        if isinstance(self.action_space, gym.spaces.Box):
+            set_initial_log_std(self.pi_head, opts.initial_log_std)
         self.shared_trunk = opts.shared_trunk
         if not opts.shared_trunk:
             sizes = opts.value_hidden_sizes or opts.hidden_sizes
