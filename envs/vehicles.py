@@ -31,7 +31,8 @@ sensing_radius (1: none), closing speed to it / v_max, the route one-hot (3); th
 the `k_nearest` nearest other vehicles within `sensing_radius` (the platoon leader included),
 nearest first: position in the ego frame (forward, left) / sensing_radius, cos and sin of the
 relative heading, speed / v_max, its distance to the box, its in-box flag, whether its route
-conflicts with ours, and 1 (a padded entry is all zeros).
+conflicts with ours, whether it entered the zone before us (the arrival order a connected
+intersection broadcasts; the platoon leader is first), and 1 (a padded entry is all zeros).
 
 Reward per agent and step: `progress_weight` v / v_max, minus `speed_weight`
 ((v - target_speed) / target_speed)^2, minus `jerk_weight` (jerk / jerk_scale)^2 with
@@ -69,7 +70,7 @@ from envs.vehicle_geometry import (
 )
 
 OWN_FEATURES = 10
-NEIGHBOUR_FEATURES = 9
+NEIGHBOUR_FEATURES = 10
 IDM = {"accel": 2.0, "brake": 2.0, "headway_s": 1.5, "min_gap": 2.0}
 APPROACH_COLOURS = np.array(
     [[230, 57, 70], [29, 114, 243], [42, 157, 60], [244, 162, 39], [60, 60, 60]], np.uint8
@@ -415,7 +416,7 @@ class Vehicles(BatchedEnv):
             self.s - c.vehicle_length / 2 <= self.routes.box_exit[self.route]
         )
         there = self.present.copy()
-        v, route = self.v, self.route
+        v, route, vid = self.v, self.route, self.vid
         if self.platoon:
             box_dist = np.ones_like(self.s)
             lx, ly, lh = self.routes.pose(np.zeros(self.num_envs, np.int64), self.lead_s)
@@ -425,13 +426,14 @@ class Vehicles(BatchedEnv):
             in_box = np.concatenate([in_box, np.zeros((self.num_envs, 1), bool)], 1)
             there = np.concatenate([there, np.ones((self.num_envs, 1), bool)], 1)
             route = np.concatenate([route, np.zeros((self.num_envs, 1), np.int64)], 1)
-        return x, y, h, v, box_dist, in_box, there, route
+            vid = np.concatenate([vid, np.full((self.num_envs, 1), -1, np.int64)], 1)
+        return x, y, h, v, box_dist, in_box, there, route, vid
 
     def _relative(self):
         """Other vehicles in each slot's ego frame: forward, left `[E, K, N]`, relative
         heading, distance (inf for itself and absent vehicles)."""
         if self._relative_cache is None:
-            x, y, h, _, _, _, there, _ = self._scene()
+            x, y, h, _, _, _, there, _, _ = self._scene()
             self._relative_cache = self._compute_relative(x, y, h, there)
         return self._relative_cache
 
@@ -467,7 +469,7 @@ class Vehicles(BatchedEnv):
     def _observe(self) -> np.ndarray:
         c = self.config
         k, n_near, radius = c.slots, c.k_nearest, c.sensing_radius
-        _, _, _, v, box_dist, in_box, _, route = self._scene()
+        _, _, _, v, box_dist, in_box, _, route, vid = self._scene()
         forward, left, dh, dist = self._relative()
         gap, lead_speed = self._gap_ahead()
         own = np.zeros((self.num_envs, k, OWN_FEATURES), dtype=np.float32)
@@ -497,7 +499,8 @@ class Vehicles(BatchedEnv):
         near[..., 6] = np.take_along_axis(np.broadcast_to(in_box[:, None, :], dist.shape), order, 2)
         conflict = self.conflicts[self.route[:, :, None], route[:, None, :]]
         near[..., 7] = pick(conflict)
-        near[..., 8] = 1.0
+        near[..., 8] = pick(vid[:, None, :] < self.vid[:, :, None])
+        near[..., 9] = 1.0
         near *= seen[..., None]
         obs = np.concatenate([own, near.reshape(self.num_envs, k, -1)], axis=2)
         return np.where(self.present[..., None], obs, 0.0).astype(np.float32)

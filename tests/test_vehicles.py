@@ -122,6 +122,22 @@ def test_vehicles_join_and_leave_with_unique_ids():
     assert numbers == list(range(len(numbers)))  # ids in order of entry
 
 
+def test_neighbour_features_tell_arrival_order_and_conflicts():
+    config = {"initial_vehicles": 4, "k_nearest": 3, "sensing_radius": 200.0}
+    core = envs.make_batched("vehicles", 1, config)
+    obs, _ = core.reset(seed=5)
+    own = 10
+    near = obs[0, :4, own:].reshape(4, 3, -1)
+    for i in range(4):
+        others = [j for j in range(4) if j != i]
+        seen = near[i, near[i, :, -1] == 1]
+        assert len(seen) == 3  # all within sensing range
+        # vehicle_0 entered first: it sees nobody earlier; vehicle_3 sees all three earlier
+        assert seen[:, 8].sum() == sum(core.vid[0, j] < core.vid[0, i] for j in others)
+        conflicts = [core.conflicts[core.route[0, i], core.route[0, j]] for j in others]
+        assert sorted(seen[:, 7]) == sorted(float(c) for c in conflicts)
+
+
 def test_infos_and_discrete_actions():
     core = envs.make_batched("vehicles", 4, {"action_bins": 5})
     core.reset(seed=0)

@@ -1,9 +1,9 @@
 """The ES generation loop on Ray.
 
 Per generation the driver draws noise indices for `population / 2` mirrored pairs, hands
-them out in chunks (about two per worker) as workers become free, and collects
-(index, R+, R-) scalars. Centred-rank weights and merged
-observation statistics form the `Update`, which the driver and every worker apply to their
+them out in chunks (about four per worker, two in flight each) as workers become free, and
+collects (index, R+, R-) scalars. Centred-rank weights and merged observation statistics
+form the `Update`, which the driver and every worker apply to their
 own copy of theta. A worker lost mid-generation is replaced (from the driver's state) and its
 indices are dispatched again. `bytes_per_generation` counts the pickled messages exchanged
 after start-up: it grows with the population, not with the number of parameters.
@@ -28,6 +28,8 @@ from marl_ray.algorithms.es.model import ESModel, ObsStats, Update
 from marl_ray.metrics import AlgorithmMetrics
 
 logger = logging.getLogger(__name__)
+CHUNKS_PER_WORKER = 4
+IN_FLIGHT = 2
 
 
 def _size(message: Any) -> int:
@@ -85,28 +87,33 @@ class ESDriver:
     def generation(self) -> dict[str, Any]:
         cfg = self.config
         indices = self.model.noise.sample_indices(self.rng, self.model.dim, cfg.pairs)
-        # Small chunks handed out as workers free up: episodes differ in length, and one
-        # chunk per worker would leave the faster ones idle.
-        size = -(-len(indices) // (2 * cfg.num_workers))  # about two chunks per worker
+        # Small chunks handed out as workers free up (episodes differ in length, and a worker
+        # the OS slows down should not hold the generation back), two in flight per worker so
+        # none waits for the driver's round trip between chunks.
+        size = -(-len(indices) // (CHUNKS_PER_WORKER * cfg.num_workers))
         todo = [indices[k : k + size] for k in range(0, len(indices), size)]
-        pending: dict[Any, tuple[int, np.ndarray]] = {}
+        pending: dict[Any, tuple[int, Any, np.ndarray]] = {}
         sent = received = 0
         results = []
 
         def dispatch(i: int) -> int:
             chunk = todo.pop()
-            pending[self.workers[i].evaluate.remote(chunk)] = (i, chunk)
+            worker = self.workers[i]
+            pending[worker.evaluate.remote(chunk)] = (i, worker, chunk)
             return _size(chunk)
 
-        for i in range(min(cfg.num_workers, len(todo))):
-            sent += dispatch(i)
+        for _ in range(IN_FLIGHT):
+            for i in range(cfg.num_workers):
+                if todo:
+                    sent += dispatch(i)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
-            i, chunk = pending.pop(ready[0])
+            i, worker, chunk = pending.pop(ready[0])
             try:
                 result = ray.get(ready[0])
             except ray.exceptions.RayActorError as exc:
-                self._replace(i, exc)
+                if self.workers[i] is worker:  # its other chunk in flight fails too
+                    self._replace(i, exc)
                 todo.append(chunk)  # dispatched again, to the replacement or another worker
             else:
                 received += _size(result)
