@@ -55,22 +55,28 @@ def test_mlp_module_shapes(shared_trunk):
     assert [m.out_features for m in module.trunk if isinstance(m, torch.nn.Linear)] == [32, 16]
 
 
-def test_mlp_initial_log_std_sets_the_gaussian_spread_for_box_actions():
+@pytest.mark.parametrize("module_name", ["mlp", "centralized_critic"])
+def test_initial_log_std_sets_the_gaussian_spread_for_box_actions(module_name):
     exp = load_experiment(
         ROOT / "tune_configs" / "smart_grid_ppo.yaml",
-        ["model.module=mlp", "model.options={initial_log_std: -1.5}"],
+        [f"model.module={module_name}", "model.options={initial_log_std: -1.5}"],
     )
-    env = envs.make_rllib(exp.env.name, exp.env.config)
+    env = envs.make_rllib(exp.env.name, exp.env.config, view=module_view(module_name))
     module = build_algorithm_config(exp).get_multi_rl_module_spec(env=env).build()["storage"]
-    space = env.get_observation_space("storage_0")
-    obs = torch.as_tensor(np.stack([space.sample() for _ in range(4)]))
+    samples = [env.get_observation_space("storage_0").sample() for _ in range(4)]
+    if isinstance(samples[0], dict):
+        obs = {k: torch.as_tensor(np.stack([o[k] for o in samples])) for k in samples[0]}
+    else:
+        obs = torch.as_tensor(np.stack(samples))
     dist_inputs = module.forward_train({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS]
     assert dist_inputs.shape == (4, 2)
     torch.testing.assert_close(dist_inputs[:, 1], torch.full((4,), -1.5))
     assert dist_inputs[:, 0].std() > 0  # the means still depend on the observation
     with pytest.raises(ConfigError, match="initial_log_std must be in"):
         build_algorithm_config(
-            load_experiment(DEMO, ["model.module=mlp", "model.options={initial_log_std: 5}"])
+            load_experiment(
+                DEMO, [f"model.module={module_name}", "model.options={initial_log_std: 5}"]
+            )
         )
 
 

@@ -5,7 +5,8 @@ Observations arrive as `{"observations": own, "state": global}`
 (the experiment's env is registered with its global state for this module), so the state
 reaches the learner with every sample while decisions use only local information.
 
-Options: `hidden_sizes`, `activation` (actor) and `critic_hidden_sizes` (default: same).
+Options: `hidden_sizes`, `activation` (actor), `critic_hidden_sizes` (default: same) and
+`initial_log_std` (Box actions, as in `mlp`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from torch import nn
 
 from envs.schema import check
-from marl_ray.rllib.modules.mlp import dist_inputs_size, mlp, own_options
+from marl_ray.rllib.modules.mlp import (
+    check_initial_log_std,
+    dist_inputs_size,
+    mlp,
+    own_options,
+    set_initial_log_std,
+)
 
 OWN_KEY, STATE_KEY = "observations", "state"
 
@@ -32,10 +39,12 @@ class CentralizedCriticOptions:
     hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
     activation: Literal["tanh", "relu", "silu"] = "tanh"
     critic_hidden_sizes: list[int] | None = None
+    initial_log_std: float = 0.0
 
     def __post_init__(self) -> None:
         sizes = [*self.hidden_sizes, *(self.critic_hidden_sizes or [])]
         check(all(h > 0 for h in sizes), f"hidden sizes must be positive, got {sizes}")
+        check_initial_log_std(self.initial_log_std)
 
 
 class CentralizedCriticModule(TorchRLModule, ValueFunctionAPI):
@@ -55,6 +64,8 @@ class CentralizedCriticModule(TorchRLModule, ValueFunctionAPI):
         state_dim = int(np.prod(space.spaces[STATE_KEY].shape))
         self.actor = mlp([own_dim, *opts.hidden_sizes], opts.activation)
         self.pi_head = nn.Linear(opts.hidden_sizes[-1], dist_inputs_size(self.action_space))
+        if isinstance(self.action_space, gym.spaces.Box):
+            set_initial_log_std(self.pi_head, opts.initial_log_std)
         critic_sizes = opts.critic_hidden_sizes or opts.hidden_sizes
         self.critic = mlp([state_dim + own_dim, *critic_sizes], opts.activation)
         self.value_head = nn.Linear(critic_sizes[-1], 1)

@@ -36,10 +36,11 @@ class MLPOptions:
     def __post_init__(self) -> None:
         sizes = [*self.hidden_sizes, *(self.value_hidden_sizes or [])]
         check(all(h > 0 for h in sizes), f"hidden sizes must be positive, got {sizes}")
-        check(
-            -5.0 <= self.initial_log_std <= 2.0,
-            f"initial_log_std must be in [-5, 2], got {self.initial_log_std}",
-        )
+        check_initial_log_std(self.initial_log_std)
+
+
+def check_initial_log_std(value: float) -> None:
+    check(-5.0 <= value <= 2.0, f"initial_log_std must be in [-5, 2], got {value}")
 
 
 def own_options(options_class: type, model_config: Any):
