@@ -37,8 +37,9 @@ intersection broadcasts; the platoon leader is first), and 1 (a padded entry is 
 Reward per agent and step: `progress_weight` v / v_max, minus `speed_weight`
 ((v - target_speed) / target_speed)^2, minus `jerk_weight` (jerk / jerk_scale)^2 with
 jerk_scale = 2 accel_max / dt, minus (platoon) `headway_weight` times the headway deficit
-max(0, 1 - gap / (2 m + v safe_headway_s)), plus `exit_bonus` on exit, minus
-`collision_penalty` on collision.
+max(0, 1 - gap / (2 m + v safe_headway_s)), minus (intersection) `conflict_weight` times the
+number of vehicles on conflicting routes inside the box together with it, plus `exit_bonus`
+on exit, minus `collision_penalty` on collision.
 
 Infos per copy and step: `collisions` (vehicles that collided), `exited`, `delay_s` (time in
 the zone minus its free-flow time at target_speed, summed over the vehicles exiting),
@@ -116,6 +117,9 @@ class VehiclesConfig:
     safe_headway_s: float = 1.0
     exit_bonus: float = 2.0
     collision_penalty: float = 10.0
+    conflict_weight: float = 0.0
+    """Intersection: penalty per step for each vehicle on a conflicting route inside the box
+    at the same time (a near miss; first-come-first-served never pays it)."""
 
     def __post_init__(self) -> None:
         check(self.max_vehicles >= 1, "max_vehicles must be >= 1")
@@ -309,6 +313,8 @@ class Vehicles(BatchedEnv):
             gap, _ = self._gap_ahead()
             deficit = np.clip(1.0 - gap / (2.0 + v * c.safe_headway_s), 0.0, 1.0)
             rewards -= c.headway_weight * deficit
+        elif c.conflict_weight:
+            rewards -= c.conflict_weight * self._box_conflicts(acting)
         rewards = np.where(acting, rewards, 0.0).astype(np.float32)
         self.steps += 1
         seconds = (self.steps[:, None] - self.entered) * c.dt
@@ -337,6 +343,12 @@ class Vehicles(BatchedEnv):
             "episode_steps": self.steps.copy(),
         }
         return rewards, terminated, truncated, infos
+
+    def _box_conflicts(self, acting: np.ndarray) -> np.ndarray:
+        """`[E, K]`: how many vehicles on conflicting routes share the box with each one."""
+        in_box = self._scene()[5] & acting
+        conflict = self.conflicts[self.route[:, :, None], self.route[:, None, :]]
+        return (conflict & in_box[:, :, None] & in_box[:, None, :]).sum(axis=2)
 
     def _move_leader(self) -> None:
         c = self.config

@@ -94,18 +94,39 @@ def test_idm_never_collides_in_the_platoon_at_default_density():
 
 
 def test_fcfs_never_collides_and_idm_alone_does_at_the_intersection():
+    """...and FCFS never shares the box with conflicting traffic (the near-miss penalty)."""
     totals = {}
     for kind in ("fcfs", "idm"):
-        core = envs.make_batched("vehicles", 32, {})
+        core = envs.make_batched("vehicles", 32, {"conflict_weight": 1.0})
         core.reset(seed=2)
         collisions = exited = 0
+        shared = 0
         for _ in range(1200):
+            shared += int(core._box_conflicts(core.present).sum())
             out = core.step(core.baseline_actions(kind))
             collisions += int(out.infos["collisions"].sum())
             exited += int(out.infos["exited"].sum())
-        totals[kind] = (collisions, exited)
-    assert totals["fcfs"][0] == 0 and totals["fcfs"][1] > 500
-    assert totals["idm"][0] > 0  # crossing traffic is what the reservation is for
+        totals[kind] = (collisions, exited, shared)
+    assert totals["fcfs"][0] == 0 and totals["fcfs"][1] > 500 and totals["fcfs"][2] == 0
+    assert totals["idm"][0] > 0 and totals["idm"][2] > 0  # what the reservation is for
+
+
+def test_conflict_penalty_is_charged_to_both_vehicles_in_the_box():
+    base = envs.make_batched("vehicles", 8, {})
+    shaped = envs.make_batched("vehicles", 8, {"conflict_weight": 0.5})
+    base.reset(seed=4)
+    shaped.reset(seed=4)
+    charged = 0
+    for _ in range(400):
+        actions = base.baseline_actions("idm")
+        acting = shaped.present & ~shaped.leaving
+        a, b = base.step(actions), shaped.step(actions)
+        expected = 0.5 * shaped._box_conflicts(acting)  # where the vehicles moved to
+        going = ~b.done  # finished copies were reset: their scene is a new episode's
+        np.testing.assert_allclose((a.rewards - b.rewards)[going], expected[going], atol=1e-5)
+        assert np.all(expected.sum(1) % 1 == 0)  # each shared box is charged to both
+        charged += int((expected > 0).sum())
+    assert charged > 0
 
 
 def test_vehicles_join_and_leave_with_unique_ids():
