@@ -89,9 +89,8 @@ class ESDriver:
         indices = self.model.noise.sample_indices(self.rng, self.model.dim, cfg.pairs)
         # Small chunks handed out as workers free up (episodes differ in length, and a worker
         # the OS slows down should not hold the generation back), two in flight per worker so
-        # none waits for the driver's round trip between chunks.
-        # Sizes differ by at most one pair and the larger go first, so the workers finish
-        # together (20 pairs in chunks of 3 would leave one worker 11 pairs, the other 9).
+        # none waits for the driver's round trip. Sizes differ by at most one pair, larger
+        # first, so the workers finish together (20 pairs in 3s would give one 11, one 9).
         parts = min(len(indices), CHUNKS_PER_WORKER * cfg.num_workers)
         todo = np.array_split(indices, parts)[::-1]  # popped from the end
         pending: dict[Any, tuple[int, Any, np.ndarray]] = {}
