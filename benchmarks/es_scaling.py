@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.algorithms.es.config import ESConfig
@@ -39,11 +38,7 @@ def run(workers: int, hidden: list[int], generations: int, tag: str) -> dict:
     driver = ESDriver(config, f"es-scaling/{tag}", metrics=None)
     try:
         driver.train(WARM_UP)  # actors start; their first episodes run slower
-        start, evaluations = time.time(), driver.evaluations
-        figures = driver.train(generations)
-        figures["evaluations"] = driver.evaluations - evaluations
-        figures["seconds"] = time.time() - start
-        return figures
+        return driver.train(generations)
     finally:
         driver.stop()
 
@@ -54,15 +49,14 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=10, help="per setting and round")
     args = parser.parse_args()
     connect(None, num_cpus=2)
-    totals = {1: [0, 0.0], 2: [0, 0.0]}  # workers -> [evaluations, seconds]
-    order = (1, 2)
+    seconds = {1: 0.0, 2: 0.0}  # per evaluation, summed over rounds (equal-sized rounds)
     for r in range(args.rounds):
-        for workers in order if r % 2 == 0 else order[::-1]:
+        for workers in (1, 2) if r % 2 == 0 else (2, 1):
             figures = run(workers, [32, 32], args.generations, f"w{workers}-r{r}")
-            totals[workers][0] += figures["evaluations"]
-            totals[workers][1] += figures["seconds"]
-    one, two = (totals[w][0] / totals[w][1] for w in (1, 2))
-    two_small = run(2, [32, 32], 2, "small")
+            seconds[workers] += 1.0 / figures["evaluations_per_s"]
+            if workers == 2:
+                small = figures
+    one, two = (args.rounds / seconds[w] for w in (1, 2))
     large = run(2, [120, 120], 2, "large")
     print(
         json.dumps(
@@ -70,9 +64,9 @@ def main() -> None:
                 "speedup_2_workers": round(two / one, 2),
                 "evaluations_per_s_1_worker": round(one, 1),
                 "evaluations_per_s_2_workers": round(two, 1),
-                "bytes_per_generation_small": two_small["bytes_per_generation"],
+                "bytes_per_generation_small": small["bytes_per_generation"],
                 "bytes_per_generation_large": large["bytes_per_generation"],
-                "parameters_small": two_small["parameters"],
+                "parameters_small": small["parameters"],
                 "parameters_large": large["parameters"],
             }
         )

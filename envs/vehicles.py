@@ -314,7 +314,7 @@ class Vehicles(BatchedEnv):
             deficit = np.clip(1.0 - gap / (2.0 + v * c.safe_headway_s), 0.0, 1.0)
             rewards -= c.headway_weight * deficit
         elif c.conflict_weight:
-            rewards -= c.conflict_weight * self._box_conflicts(acting)
+            rewards -= c.conflict_weight * self.box_conflicts(acting)
         rewards = np.where(acting, rewards, 0.0).astype(np.float32)
         self.steps += 1
         seconds = (self.steps[:, None] - self.entered) * c.dt
@@ -344,7 +344,7 @@ class Vehicles(BatchedEnv):
         }
         return rewards, terminated, truncated, infos
 
-    def _box_conflicts(self, acting: np.ndarray) -> np.ndarray:
+    def box_conflicts(self, acting: np.ndarray) -> np.ndarray:
         """`[E, K]`: how many vehicles on conflicting routes share the box with each one."""
         in_box = self._scene()[5] & acting
         conflict = self.conflicts[self.route[:, :, None], self.route[:, None, :]]

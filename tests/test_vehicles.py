@@ -10,6 +10,7 @@ import pytest
 import envs
 from envs.schema import ConfigError
 from envs.vehicle_geometry import rectangle_corners, rectangles_overlap
+from envs.vehicles import OWN_FEATURES
 
 
 def _segments_cross(p1, p2, q1, q2) -> bool:
@@ -102,7 +103,7 @@ def test_fcfs_never_collides_and_idm_alone_does_at_the_intersection():
         collisions = exited = 0
         shared = 0
         for _ in range(1200):
-            shared += int(core._box_conflicts(core.present).sum())
+            shared += int(core.box_conflicts(core.present).sum())
             out = core.step(core.baseline_actions(kind))
             collisions += int(out.infos["collisions"].sum())
             exited += int(out.infos["exited"].sum())
@@ -121,7 +122,7 @@ def test_conflict_penalty_is_charged_to_both_vehicles_in_the_box():
         actions = base.baseline_actions("idm")
         acting = shaped.present & ~shaped.leaving
         a, b = base.step(actions), shaped.step(actions)
-        expected = 0.5 * shaped._box_conflicts(acting)  # where the vehicles moved to
+        expected = 0.5 * shaped.box_conflicts(acting)  # where the vehicles moved to
         going = ~b.done  # finished copies were reset: their scene is a new episode's
         np.testing.assert_allclose((a.rewards - b.rewards)[going], expected[going], atol=1e-5)
         assert np.all(expected.sum(1) % 1 == 0)  # each shared box is charged to both
@@ -147,8 +148,7 @@ def test_neighbour_features_tell_arrival_order_and_conflicts():
     config = {"initial_vehicles": 4, "k_nearest": 3, "sensing_radius": 200.0}
     core = envs.make_batched("vehicles", 1, config)
     obs, _ = core.reset(seed=5)
-    own = 10
-    near = obs[0, :4, own:].reshape(4, 3, -1)
+    near = obs[0, :4, OWN_FEATURES:].reshape(4, 3, -1)
     for i in range(4):
         others = [j for j in range(4) if j != i]
         seen = near[i, near[i, :, -1] == 1]
