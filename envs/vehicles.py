@@ -27,7 +27,10 @@ braking); the episode is truncated after `max_seconds` or ends when every follow
 Observation (float32, every entry in [-1, 1]): own progress along the path, speed / v_max,
 previous acceleration / accel_max, distance from the front to the box / approach_length
 (negative once inside; 1 in the platoon), in-box flag, gap to the vehicle ahead in the lane /
-sensing_radius (1: none), closing speed to it / v_max, the route one-hot (3); then for each of
+sensing_radius (1: none), closing speed to it / v_max, the route one-hot (3); with
+`right_of_way` (intersection) two more: the box is clear for us (no conflicting vehicle that
+entered the zone before us, or is in the box now, still has to clear it: the reservation a
+connected intersection's manager broadcasts) and the number of such vehicles / 4; then for each of
 the `k_nearest` nearest other vehicles within `sensing_radius` (the platoon leader included),
 nearest first: position in the ego frame (forward, left) / sensing_radius, cos and sin of the
 relative heading, speed / v_max, its distance to the box, its in-box flag, whether its route
@@ -71,6 +74,7 @@ from envs.vehicle_geometry import (
 )
 
 OWN_FEATURES = 10
+RIGHT_OF_WAY_FEATURES = 2
 NEIGHBOUR_FEATURES = 10
 IDM = {"accel": 2.0, "brake": 2.0, "headway_s": 1.5, "min_gap": 2.0}
 APPROACH_COLOURS = np.array(
@@ -120,6 +124,11 @@ class VehiclesConfig:
     conflict_weight: float = 0.0
     """Intersection: penalty per step for each vehicle on a conflicting route inside the box
     at the same time (a near miss; first-come-first-served never pays it)."""
+    right_of_way: bool = False
+    """Intersection: two more own features from a reservation manager (a connected
+    intersection): whether the box is clear for us (no conflicting vehicle that entered the
+    zone before us, or is in the box now, still has to clear it) and how many such vehicles
+    there are (/ 4, at most 1). The decision stays the vehicle's: when to brake, how hard."""
 
     def __post_init__(self) -> None:
         check(self.max_vehicles >= 1, "max_vehicles must be >= 1")
@@ -147,6 +156,10 @@ class VehiclesConfig:
         check(self.action_bins == 0 or self.action_bins >= 2, "action_bins must be 0 or >= 2")
         check(self.max_seconds > 0, "max_seconds must be > 0")
         check(self.k_nearest >= 1, "k_nearest must be >= 1")
+        check(
+            not (self.right_of_way and self.scenario == "platoon"),
+            "right_of_way is for scenario: intersection (a platoon has no box)",
+        )
 
     @property
     def max_steps(self) -> int:
@@ -181,7 +194,8 @@ class Vehicles(BatchedEnv):
             ids = [f"vehicle_{i}" for i in range(c.max_episode_vehicles)]
         self._episode_ids = tuple(ids)
         self.possible_agents = tuple(f"slot_{i}" for i in range(k))
-        dim = OWN_FEATURES + NEIGHBOUR_FEATURES * c.k_nearest
+        self.own_features = OWN_FEATURES + RIGHT_OF_WAY_FEATURES * c.right_of_way
+        dim = self.own_features + NEIGHBOUR_FEATURES * c.k_nearest
         low = np.full(dim, -1.0, dtype=np.float32)
         obs_space = gym.spaces.Box(low, -low, dtype=np.float32)
         if c.action_bins:
@@ -484,7 +498,7 @@ class Vehicles(BatchedEnv):
         _, _, _, v, box_dist, in_box, _, route, vid = self._scene()
         forward, left, dh, dist = self._relative()
         gap, lead_speed = self._gap_ahead()
-        own = np.zeros((self.num_envs, k, OWN_FEATURES), dtype=np.float32)
+        own = np.zeros((self.num_envs, k, self.own_features), dtype=np.float32)
         own[..., 0] = np.clip(self.s / self.routes.length[self.route], 0.0, 1.0)
         own[..., 1] = self.v / c.v_max
         own[..., 2] = self.accel / c.accel_max
@@ -493,6 +507,10 @@ class Vehicles(BatchedEnv):
         own[..., 5] = np.clip(gap / radius, 0.0, 1.0)
         own[..., 6] = np.clip((self.v - lead_speed) / c.v_max, -1.0, 1.0)
         own[..., 7:10] = np.eye(3, dtype=np.float32)[self.route % 3]
+        if c.right_of_way:
+            blockers = self._blockers().sum(axis=2)
+            own[..., 10] = blockers == 0
+            own[..., 11] = np.minimum(blockers / 4.0, 1.0)
         near = np.zeros((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
         order = np.argsort(dist, axis=2, kind="stable")[..., :n_near]
         d = np.take_along_axis(dist, order, 2)
@@ -519,11 +537,11 @@ class Vehicles(BatchedEnv):
 
     def state(self) -> np.ndarray:
         """Every slot's own features (zeros for empty slots), concatenated."""
-        return self._observe()[..., :OWN_FEATURES].reshape(self.num_envs, -1)
+        return self._observe()[..., : self.own_features].reshape(self.num_envs, -1)
 
     @property
     def state_space(self) -> gym.spaces.Box:
-        size = OWN_FEATURES * self.config.slots
+        size = self.own_features * self.config.slots
         return gym.spaces.Box(-1.0, 1.0, (size,), dtype=np.float32)
 
     # ---- baselines ---------------------------------------------------------------------
@@ -548,14 +566,18 @@ class Vehicles(BatchedEnv):
     def _may_enter(self) -> np.ndarray:
         """`[E, K]`: no conflicting vehicle that entered the zone earlier (or is in the
         box now) still has to clear the box."""
+        return ~self._blockers().any(axis=2)
+
+    def _blockers(self) -> np.ndarray:
+        """`[E, K, K]`: [e, i, j] when vehicle j has the box before vehicle i: their routes
+        conflict, j has not cleared the box, and j entered the zone earlier or is in the box."""
         c = self.config
         active = self.present & ~self.leaving
         uncleared = active & (self.s - c.vehicle_length / 2 < self.routes.box_exit[self.route])
         in_box = active & (self.s + c.vehicle_length / 2 >= self.routes.box_entry[self.route])
         conflict = self.conflicts[self.route[:, :, None], self.route[:, None, :]]
         earlier = self.vid[:, None, :] < self.vid[:, :, None]
-        blocking = conflict & uncleared[:, None, :] & (earlier | in_box[:, None, :])
-        return ~blocking.any(axis=2)
+        return conflict & uncleared[:, None, :] & (earlier | in_box[:, None, :])
 
     # ---- rendering -----------------------------------------------------------------------
 

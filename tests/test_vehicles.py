@@ -10,7 +10,7 @@ import pytest
 import envs
 from envs.schema import ConfigError
 from envs.vehicle_geometry import rectangle_corners, rectangles_overlap
-from envs.vehicles import OWN_FEATURES
+from envs.vehicles import OWN_FEATURES, idm_acceleration
 
 
 def _segments_cross(p1, p2, q1, q2) -> bool:
@@ -159,6 +159,31 @@ def test_neighbour_features_tell_arrival_order_and_conflicts():
         assert sorted(seen[:, 7]) == sorted(float(c) for c in conflicts)
 
 
+def test_right_of_way_observation_alone_drives_without_collisions():
+    """A driver that reads only its own observation (IDM on the gap features, stopping at the
+    line while the right-of-way bit is 0) never collides: the signal carries FCFS's rule."""
+    core = envs.make_batched("vehicles", 16, {"right_of_way": True})
+    c = core.config
+    obs, _ = core.reset(seed=6)
+    assert obs.shape[-1] == OWN_FEATURES + 2 + 10 * c.k_nearest
+    collisions = exited = 0
+    for _ in range(1200):
+        v = obs[..., 1] * c.v_max
+        gap = np.where(obs[..., 5] < 1, obs[..., 5] * c.sensing_radius, np.inf)
+        accel = idm_acceleration(v, gap, v - obs[..., 6] * c.v_max, c.target_speed)
+        stop_gap = obs[..., 3] * c.approach_length - 1.0
+        at_line = idm_acceleration(v, np.maximum(stop_gap, 0.01), 0.0, c.target_speed)
+        waiting = (obs[..., 10] == 0) & (stop_gap > -0.5)
+        accel = np.clip(np.where(waiting, np.minimum(accel, at_line), accel), -3, 3)
+        clear, nobody = obs[..., 10] == 1, obs[..., 11] == 0
+        assert np.all((clear == nobody)[core.present])  # empty slots are all zeros
+        out = core.step(accel[..., None].astype(np.float32))
+        obs = out.observations
+        collisions += int(out.infos["collisions"].sum())
+        exited += int(out.infos["exited"].sum())
+    assert collisions == 0 and exited > 250
+
+
 def test_infos_and_discrete_actions():
     core = envs.make_batched("vehicles", 4, {"action_bins": 5})
     core.reset(seed=0)
@@ -174,6 +199,8 @@ def test_bad_config_and_render():
         envs.make_batched("vehicles", 1, {"turn_probabilities": [0.5, 0.5]})
     with pytest.raises(ConfigError, match="allowed: intersection, platoon|scenario"):
         envs.make_batched("vehicles", 1, {"scenario": "roundabout"})
+    with pytest.raises(ConfigError, match="right_of_way is for scenario: intersection"):
+        envs.make_batched("vehicles", 1, {"scenario": "platoon", "right_of_way": True})
     core = envs.make_batched("vehicles", 1, {}, render_mode="rgb_array")
     core.reset(seed=0)
     frame = core.render(0)
