@@ -39,8 +39,8 @@ def scripted(exp, policy, episodes: int, seed: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--max-env-steps", type=int, default=600_000)
-    parser.add_argument("--max-seconds", type=float, default=3000.0)
+    parser.add_argument("--max-env-steps", type=int, default=1_500_000)
+    parser.add_argument("--max-seconds", type=float, default=3300.0)
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     add_overrides_argument(parser)

@@ -43,7 +43,13 @@ ENV_CASES = [
     ("vehicles", {"scenario": "platoon", "action_bins": 5, "num_followers": 3, "max_seconds": 8}),
     (
         "vehicles",
-        {"max_vehicles": 6, "arrival_rate": 0.3, "action_bins": 7, "max_seconds": 15},
+        {
+            "max_vehicles": 6,
+            "arrival_rate": 0.3,
+            "action_bins": 7,
+            "max_seconds": 15,
+            "right_of_way": True,
+        },
     ),
     ("smart_grid", {}),
     ("smart_grid", {"action_bins": 5, "steps_per_day": 12, "num_thermal": 2, "num_storage": 2}),
