@@ -509,8 +509,8 @@ class Vehicles(BatchedEnv):
         own[..., 7:10] = np.eye(3, dtype=np.float32)[self.route % 3]
         if c.right_of_way:
             blockers = self._blockers().sum(axis=2)
-            own[..., 10] = blockers == 0
-            own[..., 11] = np.minimum(blockers / 4.0, 1.0)
+            own[..., OWN_FEATURES] = blockers == 0
+            own[..., OWN_FEATURES + 1] = np.minimum(blockers / 4.0, 1.0)
         near = np.zeros((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
         order = np.argsort(dist, axis=2, kind="stable")[..., :n_near]
         d = np.take_along_axis(dist, order, 2)
@@ -552,10 +552,8 @@ class Vehicles(BatchedEnv):
         gap, lead_speed = self._gap_ahead()
         accel = idm_acceleration(self.v, gap, lead_speed, c.target_speed)
         if kind == "fcfs" and not self.platoon:
-            stop_gap = self.routes.box_entry[self.route] - self.s - c.vehicle_length / 2 - 1.0
-            waiting = ~self._may_enter() & (stop_gap > -0.5)
-            at_line = idm_acceleration(self.v, np.maximum(stop_gap, 0.01), 0.0, c.target_speed)
-            accel = np.where(waiting, np.minimum(accel, at_line), accel)
+            box_gap = self.routes.box_entry[self.route] - self.s - c.vehicle_length / 2
+            accel = yield_at_line(accel, self.v, box_gap, self._may_enter(), c.target_speed)
         elif kind not in ("idm", "fcfs"):
             raise ValueError(f"unknown baseline {kind!r}; use 'idm' or 'fcfs'")
         accel = np.clip(accel, -c.accel_max, c.accel_max)
@@ -614,6 +612,16 @@ class Vehicles(BatchedEnv):
             if i < c.slots and self.leaving[e, i]:
                 image[body & (np.abs(fwd) < 1.0)] = 0
         return image
+
+
+def yield_at_line(accel, v, box_gap, may_enter, desired_speed: float) -> np.ndarray:
+    """First-come-first-served driving: a vehicle not yet in the box (front `box_gap` m
+    before it) that may not enter brakes (IDM towards a standing obstacle) to stop 1 m
+    before the line; otherwise `accel` is kept."""
+    stop_gap = box_gap - 1.0
+    waiting = ~may_enter & (stop_gap > -0.5)
+    at_line = idm_acceleration(v, np.maximum(stop_gap, 0.01), 0.0, desired_speed)
+    return np.where(waiting, np.minimum(accel, at_line), accel)
 
 
 def idm_acceleration(v, gap, lead_speed, desired_speed: float) -> np.ndarray:

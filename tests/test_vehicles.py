@@ -10,7 +10,13 @@ import pytest
 import envs
 from envs.schema import ConfigError
 from envs.vehicle_geometry import rectangle_corners, rectangles_overlap
-from envs.vehicles import OWN_FEATURES, idm_acceleration
+from envs.vehicles import (
+    NEIGHBOUR_FEATURES,
+    OWN_FEATURES,
+    RIGHT_OF_WAY_FEATURES,
+    idm_acceleration,
+    yield_at_line,
+)
 
 
 def _segments_cross(p1, p2, q1, q2) -> bool:
@@ -160,22 +166,22 @@ def test_neighbour_features_tell_arrival_order_and_conflicts():
 
 
 def test_right_of_way_observation_alone_drives_without_collisions():
-    """A driver that reads only its own observation (IDM on the gap features, stopping at the
-    line while the right-of-way bit is 0) never collides: the signal carries FCFS's rule."""
+    """A driver that reads only its own observation (IDM on the gap features, FCFS's stop at
+    the line while the right-of-way bit is 0) never collides: the signal carries FCFS's rule."""
     core = envs.make_batched("vehicles", 16, {"right_of_way": True})
     c = core.config
+    clear_bit, yield_count = OWN_FEATURES, OWN_FEATURES + 1
     obs, _ = core.reset(seed=6)
-    assert obs.shape[-1] == OWN_FEATURES + 2 + 10 * c.k_nearest
+    assert obs.shape[-1] == OWN_FEATURES + RIGHT_OF_WAY_FEATURES + NEIGHBOUR_FEATURES * c.k_nearest
     collisions = exited = 0
     for _ in range(1200):
         v = obs[..., 1] * c.v_max
         gap = np.where(obs[..., 5] < 1, obs[..., 5] * c.sensing_radius, np.inf)
         accel = idm_acceleration(v, gap, v - obs[..., 6] * c.v_max, c.target_speed)
-        stop_gap = obs[..., 3] * c.approach_length - 1.0
-        at_line = idm_acceleration(v, np.maximum(stop_gap, 0.01), 0.0, c.target_speed)
-        waiting = (obs[..., 10] == 0) & (stop_gap > -0.5)
-        accel = np.clip(np.where(waiting, np.minimum(accel, at_line), accel), -3, 3)
-        clear, nobody = obs[..., 10] == 1, obs[..., 11] == 0
+        clear = obs[..., clear_bit] == 1
+        box_gap = obs[..., 3] * c.approach_length
+        accel = np.clip(yield_at_line(accel, v, box_gap, clear, c.target_speed), -3, 3)
+        nobody = obs[..., yield_count] == 0
         assert np.all((clear == nobody)[core.present])  # empty slots are all zeros
         out = core.step(accel[..., None].astype(np.float32))
         obs = out.observations
