@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,19 +114,33 @@ def checkpoint_experiment(path: str | Path) -> tuple[ExperimentConfig, Path]:
 
 
 def _own_policies(exp: ExperimentConfig, ckpt: Path) -> dict[str, LogitsFn]:
-    """marl_ray's own algorithms train one network shared by every agent."""
+    """marl_ray's own algorithms train one network shared by every agent. Their Box
+    policies act in the env's own units; they are mapped here to RLlib's normalised
+    convention that `_act` reads (`unit_gaussian`)."""
     from marl_ray.algorithms.core.rollout import build_policy_network
     from marl_ray.trainables import trainable_class
 
     state = load_state(ckpt)
     network = trainable_class(exp.algorithm).build_config(exp, 0).network
-    net = build_policy_network(envs.make_batched(exp.env.name, 1, exp.env.config), network)
+    env = envs.make_batched(exp.env.name, 1, exp.env.config)
+    net = build_policy_network(env, network, seed=0)  # the checkpoint's weights replace these
     net.load_state_dict(state["policy_weights"])
     net.eval()
+    space = env.action_spaces[env.possible_agents[0]]
+    to_inputs = (lambda p: p) if net.discrete else partial(unit_gaussian, space=space)
     if "obs_mean" in state:  # ES normalises observations with its running statistics
         mean, std = (torch.tensor(state[k], dtype=torch.float32) for k in ("obs_mean", "obs_std"))
-        return {SHARED_POLICY: lambda obs: net((obs - mean) / std)[0]}
-    return {SHARED_POLICY: lambda obs: net(obs)[0]}
+        return {SHARED_POLICY: lambda obs: to_inputs(net((obs - mean) / std)[0])}
+    return {SHARED_POLICY: lambda obs: to_inputs(net(obs)[0])}
+
+
+def unit_gaussian(params: torch.Tensor, space: gym.spaces.Box) -> torch.Tensor:
+    """Gaussian (means, log stds) over a Box's own units -> the same Gaussian over [-1, 1]
+    (RLlib's `normalize_actions`): the affine map u = 2 (a - low) / (high - low) - 1."""
+    mean, log_std = params.chunk(2, dim=-1)
+    low = torch.as_tensor(space.low, dtype=params.dtype)
+    width = torch.as_tensor(space.high, dtype=params.dtype) - low
+    return torch.cat([2.0 * (mean - low) / width - 1.0, log_std + torch.log(2.0 / width)], -1)
 
 
 def _rllib_policies(modules_dir: Path) -> dict[str, LogitsFn]:
@@ -160,11 +175,6 @@ def evaluate_checkpoint(
     exp, policies, mapping = load_checkpoint(path, trust=trust)
     core = envs.make_batched(exp.env.name, min(num_envs, episodes), exp.env.config)
     space = core.action_spaces[core.possible_agents[0]]
-    if not isinstance(space, gym.spaces.Discrete) and exp.algorithm not in RLLIB_ALGORITHMS:
-        raise CheckpointError(
-            f"evaluate plays {exp.algorithm} policies on Discrete actions; "
-            f"{exp.env.name} has {space}"
-        )
     self_play = exp.multi_agent.policies == "self_play"
     if self_play:  # main as agent_0 against the newest snapshot; win rates below
         newest = pool_of(policies)[-1]

@@ -16,11 +16,15 @@ from marl_ray.algorithms.core.es_math import (
 
 
 def literal_centered_ranks(values):
+    """Rank of x = (number of values below x) + (number of others equal to x) / 2, i.e. the
+    average of the 0-based positions its ties occupy; then scaled to [-0.5, 0.5]."""
     flat = list(values.ravel())
-    order = sorted(range(len(flat)), key=lambda i: (flat[i], i))
-    ranks = [0.0] * len(flat)
-    for rank, i in enumerate(order):
-        ranks[i] = rank / (len(flat) - 1) - 0.5
+    n = len(flat)
+    ranks = []
+    for x in flat:
+        below = sum(1 for y in flat if y < x)
+        equal = sum(1 for y in flat if y == x)
+        ranks.append((below + (equal - 1) / 2) / (n - 1) - 0.5)
     return np.array(ranks).reshape(values.shape)
 
 
@@ -32,10 +36,23 @@ def test_centered_ranks_match_the_literal_version(shape):
     assert got.min() == -0.5 and got.max() == 0.5
 
 
+@pytest.mark.parametrize("shape", [(2,), (6,), (5, 2), (40, 2)])
+def test_centered_ranks_average_ties(shape):
+    rng = np.random.default_rng(sum(shape))
+    partly_tied = rng.integers(0, 3, size=shape).astype(float)
+    np.testing.assert_allclose(centered_ranks(partly_tied), literal_centered_ranks(partly_tied))
+    np.testing.assert_array_equal(centered_ranks(np.full(shape, 500.0)), np.zeros(shape))
+    assert centered_ranks(partly_tied).sum() == pytest.approx(0.0, abs=1e-12)
+
+
 def test_pair_weights_reward_the_better_sign():
     weights = pair_weights(np.array([3.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]))
     assert weights[0] > 0 and weights[1] < 0
-    assert weights[2] == pytest.approx(-0.2)  # ties: R- ranks above R+ (stable sort order)
+    assert weights[2] == 0.0  # a tied pair pushes theta along neither sign
+
+
+def test_pair_weights_on_a_plateau_are_zero():
+    np.testing.assert_array_equal(pair_weights(np.full(5, 500.0), np.full(5, 500.0)), 0.0)
 
 
 def test_noise_slicing():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 import ray
 import torch
 
@@ -36,21 +38,36 @@ def test_a_learner_step_lowers_the_loss_on_its_batch():
     """With the V-trace targets held fixed, one step lowers the loss it descended."""
     worker = RolloutWorker("grid_world", {}, 16, SMALL.network, seed=3)
     batch = concat_rollouts([worker.rollout(10), worker.rollout(10)])
-    torch.manual_seed(0)
-    net = build_policy_network(worker.env, SMALL.network)
+    net = build_policy_network(worker.env, SMALL.network, seed=0)
     learner = ImpalaLearner(
         net, ImpalaConfig(**{**SMALL.__dict__, "lr": 1e-3}), torch.device("cpu")
     )
     losses, _, targets = learner.loss(batch)
     stats = learner.update([batch], behaviour_versions=[0])
-    before, after = float(losses.total), float(learner.loss(batch, targets)[0].total)
+    before, after = (
+        float(losses.total.detach()),
+        float(learner.loss(batch, targets)[0].total.detach()),
+    )
     assert after < before
     assert learner.version == 1 and stats["policy_lag"] == 0.0
 
 
+def test_box_actions_keep_the_behaviour_std():
+    """V-trace's rho compares the stored behaviour Gaussian (means and log stds) with the
+    learner's current one: moving only the learner's log-std must move rho off 1."""
+    worker = RolloutWorker("resource_allocation", {}, 8, SMALL.network, seed=5)
+    batch = worker.rollout(10)
+    learner = ImpalaLearner(build_policy_network(worker.env, SMALL.network, 0), SMALL, "cpu")
+    learner.net.load_state_dict(worker.net.state_dict())
+    assert learner.loss(batch)[1]["mean_rho"] == pytest.approx(1.0, abs=1e-5)
+    with torch.no_grad():
+        learner.net.log_std += 0.5
+    assert abs(learner.loss(batch)[1]["mean_rho"] - 1.0) > 0.05
+
+
 def test_run_time_hyperparameters_reach_the_optimiser():
     worker = RolloutWorker("grid_world", {}, 4, SMALL.network, seed=1)
-    learner = ImpalaLearner(build_policy_network(worker.env, SMALL.network), SMALL, "cpu")
+    learner = ImpalaLearner(build_policy_network(worker.env, SMALL.network, 0), SMALL, "cpu")
     learner.set_hyperparameters(lr=0.123, entropy_coef=0.5)
     assert learner.optimizer.param_groups[0]["lr"] == 0.123 and learner.entropy_coef == 0.5
 
@@ -120,3 +137,24 @@ def test_cli_trains_and_evaluates_impala(ray_session, tmp_path, capsys):
     assert summary["algorithm"] == "MARL_IMPALA" and summary["timesteps"] > 0
     assert main(["evaluate", summary["checkpoint"], "--episodes", "6", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["episodes"] == 6
+
+
+def test_cli_trains_and_evaluates_impala_on_box_actions(ray_session, tmp_path, capsys):
+    sets = [
+        "env.name=resource_allocation",
+        "env.config={}",
+        "stop.training_iteration=1",
+        "stop.metric={}",
+        "tune.metric=episode_return_mean",
+        "training.extra.updates_per_iteration=2",
+        "resources.num_envs_per_env_runner=8",
+        f"storage_path={tmp_path}",
+    ]
+    assert main(["train", GRID, *[a for s in sets for a in ("--set", s)], "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["env"] == "resource_allocation" and summary["timesteps"] > 0
+    args = ["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]
+    for extra in ([], ["--explore"]):
+        assert main(args + extra) == 0
+        result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert result["episodes"] == 4 and np.isfinite(result["episode_return_mean"])

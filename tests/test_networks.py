@@ -24,10 +24,15 @@ def test_mlp_continuous_gaussian():
     net = build_actor_critic(
         gym.spaces.Box(-1, 1, (4,)), gym.spaces.Box(-1, 1, (2,)), NetworkConfig(initial_log_std=0.0)
     )
-    mean, value = net(torch.zeros(6, 4))
-    dist = net.distribution(mean)
+    params, value = net(torch.zeros(6, 4))
+    assert params.shape == (6, 4)  # means and log stds: the whole behaviour distribution
+    dist = net.distribution(params)
     assert dist.sample().shape == (6, 2) and dist.log_prob(torch.zeros(6, 2)).shape == (6,)
     assert torch.allclose(dist.base_dist.scale, torch.ones(6, 2))
+    with torch.no_grad():
+        net.log_std += 0.5  # the stored parameters still describe the old policy
+    assert torch.allclose(net.distribution(params).base_dist.scale, torch.ones(6, 2))
+    assert net.act(torch.zeros(6, 4), greedy=True).shape == (6, 2)
 
 
 def test_conv_encoder_on_image_observations():
@@ -45,5 +50,7 @@ def test_bad_spaces_are_rejected():
         build_actor_critic(
             gym.spaces.Box(0, 1, (5,)), gym.spaces.Discrete(2), NetworkConfig("conv")
         )
+    with pytest.raises(ConfigError, match="finite bounds"):
+        build_actor_critic(gym.spaces.Box(0, 1, (5,)), gym.spaces.Box(0, np.inf, (2,)))
     with pytest.raises(ConfigError, match="Discrete or a 1-D Box"):
         build_actor_critic(gym.spaces.Box(0, 1, (5,)), gym.spaces.MultiBinary(3))

@@ -5,10 +5,9 @@ from __future__ import annotations
 import ray
 
 from marl_ray.algorithms.a3c.config import A3CConfig
+from marl_ray.algorithms.a3c.server import build_parameter_server
 from marl_ray.algorithms.a3c.worker import A3CWorker
 from marl_ray.algorithms.core.device import select_device
-from marl_ray.algorithms.core.parameter_server import ParameterServer
-from marl_ray.algorithms.core.rollout import build_policy_network
 
 
 @ray.remote
@@ -24,19 +23,8 @@ class A3CWorkerActor:
 @ray.remote
 class ParameterServerActor:
     def __init__(self, config: A3CConfig):
-        import envs
-
         device = select_device(config.learner_gpus, "the A3C parameter server")
-        net = build_policy_network(
-            envs.make_batched(config.env, 1, config.env_config), config.network
-        )
-        self.server = ParameterServer(
-            net,
-            optimizer=config.optimizer,
-            lr=config.lr,
-            max_staleness=config.max_staleness,
-            device=device,
-        )
+        self.server = build_parameter_server(config, device)
 
     def get_weights(self):
         return self.server.get_weights()

@@ -8,6 +8,7 @@ theta - sigma eps_i; fitness shaping replaces returns by centred ranks in [-0.5,
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import rankdata
 
 
 class NoiseTable:
@@ -30,15 +31,13 @@ class NoiseTable:
 
 
 def centered_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks of `values` (any shape) scaled to [-0.5, 0.5]; ties keep their sort order."""
+    """Ranks of `values` (any shape) scaled to [-0.5, 0.5]; tied values share their average
+    rank, so a mirrored pair with R+ == R- gets weight 0 (no push along either sign)."""
     flat = values.ravel()
-    ranks = np.empty(flat.size, dtype=np.float64)
-    ranks[flat.argsort(kind="stable")] = np.arange(flat.size)
-    if flat.size > 1:
-        ranks = ranks / (flat.size - 1) - 0.5
-    else:
-        ranks[:] = 0.0
-    return ranks.reshape(values.shape)
+    if flat.size < 2:
+        return np.zeros(values.shape, dtype=np.float64)
+    ranks = rankdata(flat, method="average") - 1.0  # 0-based, ties averaged
+    return (ranks / (flat.size - 1) - 0.5).reshape(values.shape)
 
 
 def es_gradient(

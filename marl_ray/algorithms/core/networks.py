@@ -34,7 +34,11 @@ class NetworkConfig:
 
 
 class ActorCritic(nn.Module):
-    """`forward(obs) -> (policy parameters, value)`; `distribution(params)` makes the policy."""
+    """`forward(obs) -> (policy parameters, value)`; `distribution(params)` makes the policy.
+
+    Policy parameters are the whole distribution: logits `[N, n]` (Discrete) or Gaussian
+    means and log stds joined `[N, 2k]` (Box, in the env's own action units), so a rollout
+    that stores them can rebuild the exact behaviour policy after the learner has moved."""
 
     def __init__(self, obs_space: gym.Space, action_space: gym.Space, config: NetworkConfig):
         super().__init__()
@@ -46,6 +50,10 @@ class ActorCritic(nn.Module):
             self.discrete = True
             self.policy_head = nn.Linear(features, int(action_space.n))
         elif isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+            if not (
+                np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))
+            ):
+                raise ConfigError(f"Box actions need finite bounds, got {action_space}")
             self.discrete = False
             self.policy_head = nn.Linear(features, action_space.shape[0])
             self.log_std = nn.Parameter(torch.full(action_space.shape, config.initial_log_std))
@@ -56,12 +64,16 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.encoder(obs)
-        return self.policy_head(features), self.value_head(features).squeeze(-1)
+        params = self.policy_head(features)
+        if not self.discrete:
+            params = torch.cat([params, self.log_std.expand_as(params)], dim=-1)
+        return params, self.value_head(features).squeeze(-1)
 
     def distribution(self, params: torch.Tensor) -> Distribution:
         if self.discrete:
             return Categorical(logits=params)
-        return Independent(Normal(params, self.log_std.exp().expand_as(params)), 1)
+        mean, log_std = params.chunk(2, dim=-1)
+        return Independent(Normal(mean, log_std.exp()), 1)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.value_head(self.encoder(obs)).squeeze(-1)
@@ -70,7 +82,7 @@ class ActorCritic(nn.Module):
     def act(self, obs: torch.Tensor, greedy: bool = False) -> torch.Tensor:
         params, _ = self(obs)
         if greedy:
-            return params.argmax(-1) if self.discrete else params
+            return params.argmax(-1) if self.discrete else params.chunk(2, dim=-1)[0]
         return self.distribution(params).sample()
 
 

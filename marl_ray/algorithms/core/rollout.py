@@ -104,7 +104,7 @@ class RolloutWorker:
     ):
         torch.manual_seed(seed)
         self.env = envs.make_batched(env_name, num_envs, env_config)
-        self.net = build_policy_network(self.env, network)
+        self.net = build_policy_network(self.env, network, seed)
         self.num_rows = num_envs * self.env.num_agents
         self.obs_shape = self.env.observation_spaces[self.env.possible_agents[0]].shape
         obs, _ = self.env.reset(seed=seed)
@@ -153,8 +153,9 @@ class RolloutWorker:
         )
 
 
-def build_policy_network(env: envs.BatchedEnv, network: NetworkConfig) -> ActorCritic:
-    """One network shared by every agent; needs identical spaces across agents."""
+def build_policy_network(env: envs.BatchedEnv, network: NetworkConfig, seed: int) -> ActorCritic:
+    """One network shared by every agent; needs identical spaces across agents. Its initial
+    weights are a function of `seed` alone (torch's global RNG is left as it was)."""
     agents = env.possible_agents
     obs_space, act_space = env.observation_spaces[agents[0]], env.action_spaces[agents[0]]
     for agent in agents[1:]:
@@ -163,4 +164,6 @@ def build_policy_network(env: envs.BatchedEnv, network: NetworkConfig) -> ActorC
                 f"{env.name}: a shared policy needs the same spaces for every agent; "
                 f"{agent} differs from {agents[0]}"
             )
-    return build_actor_critic(obs_space, act_space, network)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_actor_critic(obs_space, act_space, network)

@@ -42,8 +42,7 @@ class ESModel:
     def __init__(self, config: ESConfig, noise: np.ndarray):
         self.config = config
         self.env = envs.make_batched(config.env, 1, config.env_config)
-        torch.manual_seed(config.seed)
-        self.net = build_policy_network(self.env, config.network)
+        self.net = build_policy_network(self.env, config.network, config.seed)
         self.theta = parameters_to_vector(self.net.parameters()).detach().numpy().copy()
         self.dim = self.theta.size
         self.noise = NoiseTable(noise)

@@ -6,9 +6,8 @@ from typing import NamedTuple
 
 import ray
 
-import envs
 from marl_ray.algorithms.core.device import select_device
-from marl_ray.algorithms.core.rollout import EpisodeStats, RolloutWorker, build_policy_network
+from marl_ray.algorithms.core.rollout import EpisodeStats, RolloutWorker
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.impala.learner import ImpalaLearner
 
@@ -48,10 +47,7 @@ class ImpalaActor:
 class ImpalaLearnerActor:
     def __init__(self, config: ImpalaConfig):
         device = select_device(config.learner_gpus, "the IMPALA learner")
-        net = build_policy_network(
-            envs.make_batched(config.env, 1, config.env_config), config.network
-        )
-        self.learner = ImpalaLearner(net, config, device)
+        self.learner = ImpalaLearner.from_config(config, device)
 
     def update(self, versions: list[int], *trajectories):
         return self.learner.update(list(trajectories), versions)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+import envs
 from marl_ray.algorithms.core.losses import actor_critic_loss
 from marl_ray.algorithms.core.parameter_server import OPTIMIZERS
-from marl_ray.algorithms.core.rollout import Rollout
+from marl_ray.algorithms.core.rollout import Rollout, build_policy_network
 from marl_ray.algorithms.core.vtrace import vtrace
 from marl_ray.algorithms.impala.config import ImpalaConfig
 
@@ -28,6 +29,12 @@ def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
 
 
 class ImpalaLearner:
+    @classmethod
+    def from_config(cls, config: ImpalaConfig, device: torch.device) -> ImpalaLearner:
+        """A learner whose initial network is a function of `config.seed`."""
+        env = envs.make_batched(config.env, 1, config.env_config)
+        return cls(build_policy_network(env, config.network, config.seed), config, device)
+
     def __init__(self, net: torch.nn.Module, config: ImpalaConfig, device: torch.device):
         self.config = config
         self.device = device
