@@ -12,6 +12,7 @@ import torch
 
 from marl_ray.algorithms.a3c.config import A3CConfig, a3c_config
 from marl_ray.algorithms.a3c.driver import A3CDriver
+from marl_ray.algorithms.a3c.server import build_parameter_server
 from marl_ray.algorithms.a3c.trainable import A3CTrainable
 from marl_ray.algorithms.a3c.worker import A3CWorker
 from marl_ray.cli import main
@@ -53,6 +54,34 @@ def test_a_killed_worker_is_replaced_and_counters_stay_consistent(ray_session):
         assert counters["applied"] + counters["dropped_stale"] <= driver.results_received
         assert counters["applied"] >= 30
     finally:
+        driver.stop()
+
+
+@ray.remote
+class _ApplyRaises:
+    """A parameter server whose `apply_gradients` fails."""
+
+    def __init__(self, config):
+        self.server = build_parameter_server(config, "cpu")
+
+    def get_weights(self):
+        return self.server.get_weights()
+
+    def apply_gradients(self, grads, version):
+        raise RuntimeError("apply_gradients broke on purpose")
+
+    def counters(self):
+        return {"version": 0, "applied": 0, "dropped_stale": 0}
+
+
+def test_a_failing_apply_gradients_fails_the_trial(ray_session):
+    driver = A3CDriver(SMALL, "a3c/test-apply-raises", metrics=None)
+    healthy, driver.ps = driver.ps, _ApplyRaises.remote(SMALL)
+    try:
+        with pytest.raises(RuntimeError, match="apply_gradients broke on purpose"):
+            driver.train(3)
+    finally:
+        ray.kill(healthy)
         driver.stop()
 
 

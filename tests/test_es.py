@@ -15,6 +15,7 @@ from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.algorithms.es.config import ESConfig, es_config
 from marl_ray.algorithms.es.driver import ESDriver
 from marl_ray.algorithms.es.trainable import ESTrainable
+from marl_ray.algorithms.es.worker import ESWorker
 from marl_ray.cli import main
 from marl_ray.config import load_experiment
 from marl_ray.param_space import make_param_space
@@ -32,8 +33,27 @@ SMALL = ESConfig(
 )
 
 
-def _theta_checksums(driver):
-    return ray.get([w.theta_checksum.remote() for w in driver.workers])
+def _assert_workers_hold(driver, theta):
+    """Every worker's theta equals `theta` exactly (same float32 array, no summation)."""
+    for worker_theta in ray.get([w.theta.remote() for w in driver.workers]):
+        np.testing.assert_array_equal(worker_theta, theta)
+
+
+@ray.remote
+class _ApplyRaises:
+    """An ES worker whose `apply` fails: the driver must not go on with a stale theta."""
+
+    def __init__(self, config, noise, state, seed_index):
+        self.worker = ESWorker(config, noise, state, seed_index)
+
+    def evaluate(self, indices):
+        return self.worker.evaluate(indices)
+
+    def apply(self, update):
+        raise RuntimeError("apply broke on purpose")
+
+    def evaluate_current(self, episodes):
+        return self.worker.evaluate_current(episodes)
 
 
 def test_workers_keep_the_drivers_theta_and_a_lost_worker_is_redispatched(ray_session):
@@ -44,9 +64,20 @@ def test_workers_keep_the_drivers_theta_and_a_lost_worker_is_redispatched(ray_se
         figures = driver.train(2)
         assert driver.restarts == 1 and driver.generations == 4
         assert driver.evaluations == 4 * SMALL.population  # no perturbation lost or doubled
-        expected = float(np.sum(driver.model.theta.astype(np.float64)))
-        assert _theta_checksums(driver) == pytest.approx([expected] * 2, abs=0)
+        _assert_workers_hold(driver, driver.model.theta)
         assert figures["evaluations_per_s"] > 0
+    finally:
+        driver.stop()
+
+
+def test_a_worker_whose_apply_raises_fails_the_trial(ray_session):
+    class FaultyDriver(ESDriver):
+        worker_class = _ApplyRaises
+
+    driver = FaultyDriver(SMALL, "es/test-apply-raises", metrics=None)
+    try:
+        with pytest.raises(RuntimeError, match="apply broke on purpose"):
+            driver.train(1)
     finally:
         driver.stop()
 
@@ -90,7 +121,7 @@ def test_trainable_checkpoint_round_trip(ray_session, tmp_path):
         second.load_checkpoint(str(tmp_path))
         np.testing.assert_array_equal(second.driver.model.theta, theta)
         assert second.driver.model.adam.t == adam_t == 2
-        assert _theta_checksums(second.driver) == [pytest.approx(float(theta.sum()), rel=1e-6)] * 2
+        _assert_workers_hold(second.driver, theta)
         second.train()
         assert second.driver.generations == 4
     finally:

@@ -4,7 +4,9 @@ One gradient task is in flight per worker. Results are taken in arrival order (`
 the gradients go to the parameter server by reference (the driver never holds them), and the
 worker at once gets the server's newest weights for its next rollout. A worker that dies is
 replaced and its lost rollout is simply not counted, so env-step and episode counters only
-ever include work whose gradients reached the server.
+ever include work whose gradients reached the server. The server's `apply_gradients` calls
+are checked as they finish (and all of them before an iteration returns): an error there
+fails the trial with the server's error instead of being lost.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class A3CDriver:
         self.window = EpisodeWindow(100)
         self.last_losses: dict[str, float] = {}
         self.in_flight: dict[Any, tuple[int, Any]] = {}
+        self.applying: list[Any] = []  # apply_gradients refs not yet checked
         for i in range(n):
             self._start_worker(i)
         weights = self.ps.get_weights.remote()
@@ -83,12 +86,14 @@ class A3CDriver:
                 self._replace(i, exc)
                 self._launch(i, self.ps.get_weights.remote())
                 continue
-            self.ps.apply_gradients.remote(grads_ref, result.version)
+            self.applying.append(self.ps.apply_gradients.remote(grads_ref, result.version))
             self._launch(i, self.ps.get_weights.remote())
+            self._check_applied(wait=False)
             handled += 1
             self.results_received += 1
             self._record(result.env_steps, result.episodes)
             self.last_losses = result.losses
+        self._check_applied(wait=True)
         counters = ray.get(self.ps.counters.remote())
         elapsed = time.time() - start
         figures = {
@@ -102,6 +107,21 @@ class A3CDriver:
         if self.metrics:
             self._export(figures)
         return figures
+
+    def _check_applied(self, wait: bool) -> None:
+        """Raises the server's error if one of its `apply_gradients` calls failed; with
+        `wait`, waits for every call sent so far."""
+        if not self.applying:
+            return
+        timeout = None if wait else 0
+        done, self.applying = ray.wait(
+            self.applying, num_returns=len(self.applying), timeout=timeout
+        )
+        try:
+            ray.get(done)
+        except ray.exceptions.RayError:
+            logger.error("the A3C parameter server failed to apply gradients; stopping the trial")
+            raise
 
     def _record(self, env_steps: int, episodes: list[EpisodeStats]) -> None:
         self.env_steps += env_steps
@@ -127,6 +147,7 @@ class A3CDriver:
         ray.get(self.ps.set_lr.remote(lr))
 
     def state_dict(self) -> dict[str, Any]:
+        self._check_applied(wait=True)
         return {
             "parameter_server": ray.get(self.ps.state_dict.remote()),
             "env_steps": self.env_steps,

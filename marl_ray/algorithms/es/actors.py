@@ -22,5 +22,5 @@ class ESWorkerActor:
     def evaluate_current(self, episodes: int):
         return self.worker.evaluate_current(episodes)
 
-    def theta_checksum(self) -> float:
-        return self.worker.theta_checksum()
+    def theta(self):
+        return self.worker.model.theta

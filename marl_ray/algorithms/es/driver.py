@@ -3,10 +3,12 @@
 Per generation the driver draws noise indices for `population / 2` mirrored pairs, hands
 them out in chunks (about four per worker, two in flight each) as workers become free, and
 collects (index, R+, R-) scalars. Centred-rank weights and merged observation statistics
-form the `Update`, which the driver and every worker apply to their
-own copy of theta. A worker lost mid-generation is replaced (from the driver's state) and its
-indices are dispatched again. `bytes_per_generation` counts the pickled messages exchanged
-after start-up: it grows with the population, not with the number of parameters.
+form the `Update`, which the driver and every worker apply to their own copy of theta.
+Every worker's apply is confirmed before the generation ends, so no copy diverges
+unnoticed: a worker that died meanwhile is replaced from the driver's state, an apply that
+raised fails the trial with the worker's error. A worker lost mid-generation is replaced
+and its indices are dispatched again. `bytes_per_generation` counts the pickled messages
+exchanged after start-up: it grows with the population, not with the number of parameters.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def _size(message: Any) -> int:
 
 
 class ESDriver:
+    worker_class = ESWorkerActor  # tests swap in a faulty worker
+
     def __init__(self, config: ESConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
         self.config = config
         self.metrics = metrics
@@ -56,7 +60,7 @@ class ESDriver:
 
     def _start_worker(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
-        self.workers[i] = ESWorkerActor.options(
+        self.workers[i] = self.worker_class.options(
             name=name, num_cpus=self.config.num_cpus_per_worker
         ).remote(self.config, self.noise_ref, self.model.state_dict(), seed_index)
 
@@ -131,8 +135,7 @@ class ESDriver:
         )
         update = Update(order, pair_weights(pos, neg).astype(np.float32), obs)
         self.model.apply(update)
-        for worker in self.workers:
-            worker.apply.remote(update)
+        self._apply_everywhere(update)
         sent += _size(update) * len(self.workers)
         self.generations += 1
         self.evaluations += 2 * len(order)
@@ -146,6 +149,17 @@ class ESDriver:
             "bytes_per_generation": sent + received,
             "parameters": self.model.dim,
         }
+
+    def _apply_everywhere(self, update: Update) -> None:
+        refs = {worker.apply.remote(update): i for i, worker in enumerate(self.workers)}
+        for ref, i in refs.items():
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayActorError as exc:  # died: the new one starts updated
+                self._replace(i, exc)
+            except ray.exceptions.RayTaskError:
+                logger.error("ES worker %d failed to apply the update; stopping the trial", i)
+                raise
 
     def _evaluate_current(self) -> None:
         if self.config.eval_episodes == 0:

@@ -58,6 +58,3 @@ class ESWorker:
     def evaluate_current(self, episodes: int) -> list[EpisodeResult]:
         """Episodes of the unperturbed theta, to its own end (no step budget)."""
         return [self.model.play(self.model.theta, self.rng, 0, False)[0] for _ in range(episodes)]
-
-    def theta_checksum(self) -> float:
-        return float(np.sum(self.model.theta.astype(np.float64)))
