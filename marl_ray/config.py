@@ -17,6 +17,7 @@ import yaml
 import envs
 from envs.schema import ConfigError, check, from_mapping
 from marl_ray.storage import check_storage_path
+from marl_ray.trainables import ALGORITHMS
 
 SEARCH_TYPES = ("grid_search", "choice", "uniform", "loguniform", "randint")
 
@@ -281,9 +282,7 @@ class ExperimentConfig:
     """One experiment: what to train, on what, with which resources, until when."""
 
     name: str = "experiment"
-    algorithm: Literal[
-        "PPO", "APPO", "IMPALA", "DQN", "SAC", "A3C", "MARL_IMPALA", "ES", "ALPHAZERO"
-    ] = "PPO"
+    algorithm: Literal[ALGORITHMS] = "PPO"
     """RLlib's PPO, APPO, IMPALA, DQN, SAC, or marl_ray's own A3C, MARL_IMPALA, ES and
     ALPHAZERO (board games)."""
     env: EnvSection = field(default_factory=EnvSection)

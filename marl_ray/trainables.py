@@ -1,31 +1,54 @@
-"""Algorithm name -> Tune trainable class (RLlib's through our wrapper, and our own)."""
+"""The algorithm registry: every algorithm's name, Tune trainable and family, declared once.
+
+The config's allowed `algorithm` values, `marl-ray status`'s trial classes and the runner's
+choice of trainable all read this table, so a new algorithm is added here and nowhere else.
+Trainables are named by import path and imported on first use (torch and RLlib are heavy).
+"""
 
 from __future__ import annotations
 
-RLLIB_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
-OWN_ALGORITHMS = ("A3C", "MARL_IMPALA", "ES", "ALPHAZERO")
-ALGORITHMS = RLLIB_ALGORITHMS + OWN_ALGORITHMS
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str  # the experiment file's `algorithm:` value
+    trainable: str  # "package.module:Class", the Tune trainable
+    rllib: bool  # RLlib's algorithm through our wrapper, or one of marl_ray's own
+
+    @property
+    def trial_class_name(self) -> str:
+        """The class name Ray shows for this algorithm's trial actors."""
+        return self.trainable.rsplit(":", 1)[1]
+
+    def load(self) -> type:
+        module, attribute = self.trainable.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+REGISTRY: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        *(
+            Algorithm(name, f"marl_ray.rllib.trainables:Experiment{name}", rllib=True)
+            for name in ("PPO", "APPO", "IMPALA", "DQN", "SAC")
+        ),
+        Algorithm("A3C", "marl_ray.algorithms.a3c.trainable:A3CTrainable", rllib=False),
+        Algorithm("MARL_IMPALA", "marl_ray.algorithms.impala.trainable:ImpalaTrainable", False),
+        Algorithm("ES", "marl_ray.algorithms.es.trainable:ESTrainable", rllib=False),
+        Algorithm(
+            "ALPHAZERO", "marl_ray.algorithms.alphazero.trainable:AlphaZeroTrainable", False
+        ),
+    )
+}
+ALGORITHMS = tuple(REGISTRY)
+RLLIB_ALGORITHMS = tuple(n for n, a in REGISTRY.items() if a.rllib)
+OWN_ALGORITHMS = tuple(n for n, a in REGISTRY.items() if not a.rllib)
+TRIAL_CLASS_NAMES = frozenset(a.trial_class_name for a in REGISTRY.values())
 
 
 def trainable_class(algorithm: str) -> type:
-    if algorithm in RLLIB_ALGORITHMS:
-        from marl_ray.rllib.trainables import TRAINABLES
-
-        return TRAINABLES[algorithm]
-    if algorithm == "A3C":
-        from marl_ray.algorithms.a3c.trainable import A3CTrainable
-
-        return A3CTrainable
-    if algorithm == "MARL_IMPALA":
-        from marl_ray.algorithms.impala.trainable import ImpalaTrainable
-
-        return ImpalaTrainable
-    if algorithm == "ES":
-        from marl_ray.algorithms.es.trainable import ESTrainable
-
-        return ESTrainable
-    if algorithm == "ALPHAZERO":
-        from marl_ray.algorithms.alphazero.trainable import AlphaZeroTrainable
-
-        return AlphaZeroTrainable
-    raise KeyError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
+    if algorithm not in REGISTRY:
+        raise KeyError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
+    return REGISTRY[algorithm].load()

@@ -12,13 +12,7 @@ import requests
 
 from marl_ray.auth import auth_headers, find_token
 from marl_ray.jobs.client import dashboard_address
-from marl_ray.trainables import ALGORITHMS
-
-TRIAL_CLASSES = {f"Experiment{a}" for a in ALGORITHMS} | {
-    "A3CTrainable",
-    "ImpalaTrainable",
-    "ESTrainable",
-}
+from marl_ray.trainables import TRIAL_CLASS_NAMES
 
 
 @dataclass
@@ -57,7 +51,7 @@ def cluster_status(client, address: str | None) -> list[JobStatus]:
         row = by_ray_job.get(actor.get("job_id"))
         if row is None:
             continue
-        if actor.get("class_name") in TRIAL_CLASSES:
+        if actor.get("class_name") in TRIAL_CLASS_NAMES:
             row.trials.append({"class": actor["class_name"], "pid": actor.get("pid")})
         elif "/" in (actor.get("name") or ""):
             role = actor["name"].rsplit("/", 1)[1].split("-")[0]
