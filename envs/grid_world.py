@@ -13,7 +13,10 @@ Rules (all agents move simultaneously, so no agent's index changes the outcome):
   same time, each earns `team_bonus`, the episode terminates and counts as a success.
 - competitive: agent i has its own target i. Agents that stand on their own target after a
   step earn `win_reward` (simultaneous arrivals all win); all others earn `lose_reward`; the
-  episode terminates and counts as a success (there is a winner).
+  episode terminates and counts as a success. Infos: `winner` is the index of the one agent
+  that arrived, or -1 (nobody yet, or a draw: several arrived at once, `draw` true);
+  `win_share` (`[E, A]`) gives each of the k simultaneous arrivals 1/k, everyone else 0, so
+  win rates count a draw as split, never as a win for the lowest index.
 - After `max_steps` steps the episode is truncated.
 - Start: targets on distinct cells; agents on distinct cells that hold no target.
 
@@ -216,6 +219,25 @@ class GridWorld(BatchedEnv):
         self.cells[env_index] = np.asarray(positions) @ weights
         self.target_cells[env_index] = np.asarray(targets) @ weights
 
+    def baseline_actions(self, name: str = "shortest_path") -> np.ndarray:
+        """`[E, A]` moves of a scripted player: `shortest_path` steps toward the agent's own
+        target (competitive) or the nearest target (cooperative), along the longer axis
+        first; it ignores the other agents."""
+        check(name == "shortest_path", f"baseline {name!r}: allowed: shortest_path")
+        own = self.target_cells if not self.cooperative else None
+        cells, targets = self._coords[self.cells], self._coords[self.target_cells]
+        if own is None:  # nearest target by Manhattan distance
+            dist = np.abs(cells[:, :, None] - targets[:, None]).sum(-1)  # [E, A, K]
+            goal = np.take_along_axis(targets, dist.argmin(-1)[..., None], axis=1)
+        else:
+            goal = targets[:, : self.num_agents]
+        offset = goal - cells  # [E, A, 2] (rows, cols)
+        vertical = np.abs(offset[..., 0]) >= np.abs(offset[..., 1])
+        row_move = np.where(offset[..., 0] < 0, 0, 1)  # up, down
+        col_move = np.where(offset[..., 1] < 0, 2, 3)  # left, right
+        moves = np.where(vertical, row_move, col_move)
+        return np.where((offset == 0).all(-1), 4, moves).astype(np.int64)
+
     def _step(self, actions: np.ndarray):
         # ufunc.reduce instead of .any()/.all(): these arrays are tiny in single-copy use,
         # where numpy's call overhead, not arithmetic, sets the speed.
@@ -241,7 +263,10 @@ class GridWorld(BatchedEnv):
             rewards = np.where(
                 on_own, self._win_reward, self._lose_reward[success.view(np.int8)][:, None]
             )
-            infos["winner"] = np.where(success, on_own.argmax(axis=1), -1)
+            arrivals = on_own.sum(axis=1)
+            infos["winner"] = np.where(arrivals == 1, on_own.argmax(axis=1), -1)
+            infos["draw"] = arrivals > 1
+            infos["win_share"] = on_own / np.maximum(arrivals, 1)[:, None]
         terminated = success[:, None] & self._every_agent
         truncated = (self.steps >= cfg.max_steps) > success
         truncated = truncated[:, None] & self._every_agent

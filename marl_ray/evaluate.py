@@ -168,8 +168,11 @@ def evaluate_checkpoint(
     render: str | Path | None = None,
     num_envs: int = EVAL_COPIES,
     trust: bool = False,
+    scripted_opponent: str | None = None,
 ) -> EvaluationResult:
-    """Mean return, success rate and per-agent returns over `episodes` episodes."""
+    """Mean return, success rate and per-agent returns over `episodes` episodes. Self-play
+    checkpoints also get main's win rates against the pool, and with `scripted_opponent`
+    (a name the env's `baseline_actions` takes) against that scripted player."""
     if episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
     exp, policies, mapping = load_checkpoint(path, trust=trust)
@@ -195,7 +198,12 @@ def evaluate_checkpoint(
     win_rates = None
     if self_play:
         win_rates = self_play_win_rates(
-            lambda assignment: act_in(core, assignment), core, pool_of(policies), episodes, seed
+            lambda assignment: act_in(core, assignment),
+            core,
+            pool_of(policies),
+            episodes,
+            seed,
+            scripted_opponent,
         )
     render_path = None
     if render:
@@ -218,25 +226,49 @@ def evaluate_checkpoint(
     )
 
 
-def self_play_win_rates(act_for, core, pool: list[str], episodes: int, seed: int) -> dict:
-    """Main's win rate against every snapshot, playing every side equally often (a win: the
-    env's `winner` info is main's agent), and against the pool as a whole."""
+def self_play_win_rates(
+    act_for, core, pool: list[str], episodes: int, seed: int, scripted: str | None = None
+) -> dict:
+    """Main's win rate against every snapshot (and, with `scripted`, against the env's
+    scripted player of that name), and against the pool as a whole."""
     n = core.num_agents
-    per_side = max(1, episodes // n)
     rates = {}
     for snapshot in pool:
-        wins = games = 0
-        for side in range(n):
-            assignment = [MAIN if i == side else snapshot for i in range(n)]
-            finished = play(core, act_for(assignment), per_side, seed + side)
-            wins += sum(ep.final_infos.get("winner", -1) == side for ep in finished)
-            games += len(finished)
-        rates[snapshot] = wins / games
-    return {
+        sides = [act_for([MAIN if i == side else snapshot for i in range(n)]) for side in range(n)]
+        rates[snapshot] = main_score(sides, core, episodes, seed)
+    out = {
         "win_rate_vs_first": rates[pool[0]],
         "win_rate_vs_pool": float(np.mean(list(rates.values()))),
         "win_rates": rates,
     }
+    if scripted:
+        main_everywhere = act_for([MAIN] * n)
+        sides = [against_scripted(main_everywhere, core, side, scripted) for side in range(n)]
+        out["win_rate_vs_scripted"] = main_score(sides, core, episodes, seed)
+    return out
+
+
+def main_score(act_per_side, core, episodes: int, seed: int) -> float:
+    """Main's mean score with main on each side equally often (`act_per_side[s]` plays the
+    table with main on side s): 1 a win, 1/k a k-way draw, 0 a loss (the env's per-agent
+    `win_share` info on the last step)."""
+    per_side = max(1, episodes // len(act_per_side))
+    scores = []
+    for side, act in enumerate(act_per_side):
+        for ep in play(core, act, per_side, seed + side):
+            scores.append(float(ep.final_agent_infos["win_share"][side]))
+    return float(np.mean(scores))
+
+
+def against_scripted(act_main, core, side: int, name: str):
+    """Main's actions on `side`, the env's scripted player `name` on every other side."""
+
+    def act(obs, rng):
+        actions = core.baseline_actions(name)
+        actions[:, side] = act_main(obs, rng)[:, side]
+        return actions
+
+    return act
 
 
 @dataclass(frozen=True)
@@ -249,6 +281,7 @@ class Episode:
     success: float | None
     info_sums: dict[str, float]  # per-copy step infos summed over the episode
     final_infos: dict[str, float]  # their values on the last step (e.g. the winner)
+    final_agent_infos: dict[str, np.ndarray]  # per-agent infos on the last step (win_share)
 
 
 def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
@@ -274,6 +307,7 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
         per_copy = {
             k: v for k, v in out.infos.items() if k != "success" and v.shape == (core.num_envs,)
         }
+        per_agent = {k: v for k, v in out.infos.items() if v.shape == out.rewards.shape}
         for key, value in per_copy.items():
             sums.setdefault(key, np.zeros(core.num_envs))
             sums[key] += value
@@ -288,6 +322,7 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
                         success=None if success is None else float(success[e]),
                         info_sums={k: float(v[e]) for k, v in sums.items()},
                         final_infos={k: float(v[e]) for k, v in per_copy.items()},
+                        final_agent_infos={k: v[e].copy() for k, v in per_agent.items()},
                     )
                 )
             episode_index[e], started = started, started + 1

@@ -37,9 +37,7 @@ REGISTRY: dict[str, Algorithm] = {
         Algorithm("A3C", "marl_ray.algorithms.a3c.trainable:A3CTrainable", rllib=False),
         Algorithm("MARL_IMPALA", "marl_ray.algorithms.impala.trainable:ImpalaTrainable", False),
         Algorithm("ES", "marl_ray.algorithms.es.trainable:ESTrainable", rllib=False),
-        Algorithm(
-            "ALPHAZERO", "marl_ray.algorithms.alphazero.trainable:AlphaZeroTrainable", False
-        ),
+        Algorithm("ALPHAZERO", "marl_ray.algorithms.alphazero.trainable:AlphaZeroTrainable", False),
     )
 }
 ALGORITHMS = tuple(REGISTRY)

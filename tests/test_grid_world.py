@@ -7,6 +7,7 @@ import pytest
 
 import envs
 from envs.grid_world import resolve_blocking
+from envs.schema import ConfigError
 
 UP, DOWN, LEFT, RIGHT, STAY = range(5)
 
@@ -46,6 +47,30 @@ def test_competitive_simultaneous_arrivals_all_win():
     core = place(config, agents=[[0, 0], [4, 4]], targets=[[0, 1], [4, 3]])
     out = core.step(np.array([[RIGHT, LEFT]]))
     np.testing.assert_allclose(out.rewards[0], [9.99, 9.99])
+    # A draw: nobody is the winner, and the win is split, not credited to agent_0.
+    assert out.infos["winner"][0] == -1 and out.infos["draw"][0]
+    np.testing.assert_allclose(out.infos["win_share"][0], [0.5, 0.5])
+
+
+def test_competitive_sole_arrival_takes_the_whole_win():
+    config = {"mode": "competitive", "num_agents": 3}
+    core = place(config, agents=[[0, 0], [4, 4], [2, 2]], targets=[[0, 1], [4, 3], [2, 3]])
+    out = core.step(np.array([[STAY, LEFT, RIGHT]]))  # agents 1 and 2 arrive together
+    assert out.infos["winner"][0] == -1 and out.infos["draw"][0]
+    np.testing.assert_allclose(out.infos["win_share"][0], [0.0, 0.5, 0.5])
+    core = place(config, agents=[[0, 0], [4, 4], [2, 2]], targets=[[0, 1], [4, 3], [2, 3]])
+    out = core.step(np.array([[STAY, STAY, RIGHT]]))
+    assert out.infos["winner"][0] == 2 and not out.infos["draw"][0]
+    np.testing.assert_allclose(out.infos["win_share"][0], [0.0, 0.0, 1.0])
+
+
+def test_shortest_path_player_reaches_its_target_in_manhattan_distance():
+    core = place({"mode": "competitive", "num_agents": 2}, [[0, 0], [4, 4]], [[3, 2], [4, 1]])
+    for _ in range(3):  # agent 1 arrives after 3 moves; agent 0 needs 5
+        out = core.step(core.baseline_actions())
+    assert out.done[0] and out.infos["winner"][0] == 1
+    with pytest.raises(ConfigError, match="allowed: shortest_path"):
+        core.baseline_actions("random")
 
 
 def test_agent_order_does_not_matter():

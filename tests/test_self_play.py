@@ -8,7 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from marl_ray.cli import main
-from marl_ray.rllib.self_play import MAIN, PoolMapping, pool_of
+from marl_ray.evaluate import evaluate_checkpoint
+from marl_ray.rllib.self_play import MAIN, WIN_RATE, LogMainWins, PoolMapping, pool_of
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "tune_configs" / "grid_world_selfplay.yaml"
@@ -27,6 +28,30 @@ def test_one_episode_maps_main_to_one_side_and_one_snapshot_to_the_others():
         sides.add(assigned.index(MAIN))
         opponents |= others
     assert sides == {0, 1, 2} and opponents == {"main_v0", "main_v1", "main_v2"}
+
+
+class _Logger:
+    def __init__(self):
+        self.logged = []
+
+    def log_value(self, key, value, reduce):
+        self.logged.append((key, value))
+
+
+def test_main_scores_half_a_draw_on_either_side():
+    """A simultaneous arrival is a draw for main on side 0 as on side 1, never a win."""
+    agents = ("agent_0", "agent_1")
+    draw = {a: {"win_share": 0.5, "winner": -1, "draw": True} for a in agents}
+    loss = {"agent_0": {"win_share": 0.0, "winner": 1}, "agent_1": {"win_share": 1.0}}
+    for main_side in (0, 1):
+        for infos, score in ((draw, 0.5), (loss, float(main_side == 1))):
+            episode = SimpleNamespace(
+                module_for=lambda a, s=main_side: MAIN if agents.index(a) == s else "main_v0",
+                get_infos=lambda t, i=infos: i,
+            )
+            logger = _Logger()
+            LogMainWins(agents)(episode=episode, metrics_logger=logger)
+            assert logger.logged[0] == (WIN_RATE, score)
 
 
 def test_pool_ids_in_age_order():
@@ -56,3 +81,5 @@ def test_pool_grows_when_main_wins_and_evaluation_reports_win_rates(ray_session,
     rates = result["self_play"]
     assert list(rates["win_rates"]) == ["main_v0", "main_v1", "main_v2", "main_v3"]
     assert 0 <= rates["win_rate_vs_first"] <= 1 and 0 <= rates["win_rate_vs_pool"] <= 1
+    scripted = evaluate_checkpoint(summary["checkpoint"], 20, scripted_opponent="shortest_path")
+    assert 0 <= scripted.self_play["win_rate_vs_scripted"] <= 1

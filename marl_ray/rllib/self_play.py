@@ -4,7 +4,8 @@ One policy, `main`, learns; the pool holds frozen snapshots of it (`main_v0` is 
 started). In every episode one agent, chosen per episode, plays `main` and the others play
 one snapshot drawn from the pool. After each training iteration, if main's win rate in that
 iteration's episodes reaches `win_rate_threshold`, a snapshot of main joins the pool.
-Win = the env's `winner` info names main's agent (competitive grid world).
+Main's score in an episode is its agent's `win_share` info: 1 for a win, 1/k for a k-way
+draw (simultaneous arrivals in the competitive grid world), 0 for a loss.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class PoolMapping:
 
 
 class LogMainWins:
-    """`on_episode_end`: logs whether main won this episode (this iteration's mean)."""
+    """`on_episode_end`: logs main's score in this episode (this iteration's mean)."""
 
     def __init__(self, agents: tuple[str, ...]):
         self.agents = tuple(agents)
@@ -55,9 +56,9 @@ class LogMainWins:
         main_agents = [a for a in self.agents if episode.module_for(a) == MAIN]
         if not main_agents:
             return
-        infos = next((i for i in episode.get_infos(-1).values() if i), {})
-        won = int(infos.get("winner", -1)) == self.agents.index(main_agents[0])
-        metrics_logger.log_value(WIN_RATE, float(won), reduce="mean")  # this iteration
+        info = episode.get_infos(-1).get(main_agents[0]) or {}
+        score = float(info.get("win_share", 0.0))
+        metrics_logger.log_value(WIN_RATE, score, reduce="mean")  # this iteration
         metrics_logger.log_value(EPISODES, 1, reduce="sum")
 
 
