@@ -23,6 +23,12 @@ class SingleCopy:
     def __init__(self, core: BatchedEnv):
         if core.num_envs != 1:
             raise ValueError(f"SingleCopy needs a core with num_envs=1, got {core.num_envs}")
+        if getattr(core.config, "fixed_horizon", False):
+            raise EnvActionError(
+                f"{core.name}: fixed_horizon episodes can have steps with no agent, which the "
+                "per-agent views (RLlib, PettingZoo) cannot express; use it on the batched "
+                "core (evaluation), and fixed_horizon: false for training"
+            )
         self.core = core
         core.autoreset = False  # keep the final state visible until reset()
         self.possible_agents = list(core.episode_agent_ids)

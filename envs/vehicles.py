@@ -18,7 +18,14 @@ order of entry, unique within an episode. An episode is one busy period of the c
 it starts with `initial_vehicles` vehicles, and ends when no vehicle is left in the zone
 (arrivals stop being admitted) or is truncated after `max_seconds`. (RLlib ends a
 multi-agent episode once every agent it has seen is done; the env's own rule is the same, so
-the views agree.)
+the views agree.) With `fixed_horizon` every episode instead runs the full `max_seconds`,
+the zone possibly empty for a while: for comparing policies over the same traffic and time.
+
+Exogenous randomness has its own streams, drawn from the copy's generator once per reset
+and never touched by the actions: the initial vehicles, the Poisson arrivals (one draw per
+approach every step, used or not), each approach's routes (the j-th vehicle arriving on an
+approach gets that approach's j-th route) and the platoon leader's speed changes. Policies
+played from the same seed therefore meet identical arrival times and routes.
 
 `scenario: platoon`: `num_followers` agents follow a scripted leader on one straight lane;
 the leader changes its target speed every 4-10 s (uniform in [0.2, 1] v_max, including hard
@@ -44,9 +51,11 @@ max(0, 1 - gap / (2 m + v safe_headway_s)), minus (intersection) `conflict_weigh
 number of vehicles on conflicting routes inside the box together with it, plus `exit_bonus`
 on exit, minus `collision_penalty` on collision.
 
-Infos per copy and step: `collisions` (vehicles that collided), `exited`, `delay_s` (time in
-the zone minus its free-flow time at target_speed, summed over the vehicles exiting),
-`vehicles` (in the zone), `queue` (waiting outside), and the episode so far:
+Infos per copy and step: `collisions` (vehicles that collided), `exited`, `delay_s` (time
+from arrival, queueing outside included, minus the free-flow time through the zone at
+target_speed, summed over the vehicles exiting),
+`vehicles` (in the zone), `queue` (waiting outside), `arrivals` (vehicles that arrived this
+step, queued or not), and the episode so far:
 `collisions_per_100_vehicles` (of the vehicles that left), `throughput_per_min` (exits per
 minute) and `mean_delay_s`. Baselines: `baseline_actions("idm")` (Intelligent Driver Model
 car following, crossing traffic ignored) and `baseline_actions("fcfs")` (IDM plus a
@@ -56,6 +65,7 @@ conflicting vehicle that entered the zone before it has left the box).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -124,6 +134,10 @@ class VehiclesConfig:
     conflict_weight: float = 0.0
     """Intersection: penalty per step for each vehicle on a conflicting route inside the box
     at the same time (a near miss; first-come-first-served never pays it)."""
+    fixed_horizon: bool = False
+    """Intersection: every episode lasts `max_seconds`, also while the zone is empty (paired
+    evaluation of policies on the same traffic). RLlib training needs False: its episodes
+    need an agent on every step."""
     right_of_way: bool = False
     """Intersection: two more own features from a reservation manager (a connected
     intersection): whether the box is clear for us (no conflicting vehicle that entered the
@@ -160,6 +174,11 @@ class VehiclesConfig:
             not (self.right_of_way and self.scenario == "platoon"),
             "right_of_way is for scenario: intersection (a platoon has no box)",
         )
+        check(
+            not (self.fixed_horizon and self.scenario == "platoon"),
+            "fixed_horizon is for scenario: intersection (a platoon ends when its followers "
+            "have left)",
+        )
 
     @property
     def max_steps(self) -> int:
@@ -168,6 +187,26 @@ class VehiclesConfig:
     @property
     def slots(self) -> int:
         return self.max_vehicles if self.scenario == "intersection" else self.num_followers
+
+
+@dataclass
+class TrafficStreams:
+    """One copy's exogenous randomness for one episode, independent of the actions."""
+
+    start: np.random.Generator  # initial vehicles (platoon: gaps and first speed change)
+    arrivals: np.random.Generator  # Poisson counts, 4 per step
+    routes: list[np.random.Generator]  # per approach: turns in arrival order
+    leader: np.random.Generator  # platoon leader's speed changes
+    waiting: list[deque[int]]  # per approach: arrival steps of vehicles not yet entered
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> TrafficStreams:
+        """New streams from one draw of the copy's own generator."""
+        start, arrivals, leader, *routes = (
+            np.random.default_rng(s)
+            for s in np.random.SeedSequence(int(rng.integers(2**63))).spawn(7)
+        )
+        return cls(start, arrivals, routes, leader, [deque() for _ in range(4)])
 
 
 class Vehicles(BatchedEnv):
@@ -215,6 +254,9 @@ class Vehicles(BatchedEnv):
         self.accel = np.zeros((e, k))
         self.vid = np.full((e, k), -1, dtype=np.int64)
         self.entered = np.zeros((e, k), dtype=np.int64)
+        self.arrived = np.zeros((e, k), dtype=np.int64)
+        """Step each vehicle arrived at the zone (queueing before `entered`)."""
+        self.traffic: list[TrafficStreams | None] = [None] * e
         self.steps = np.zeros(e, dtype=np.int64)
         self.next_vid = np.zeros(e, dtype=np.int64)
         self.queue = np.zeros((e, 4), dtype=np.int64)
@@ -263,7 +305,8 @@ class Vehicles(BatchedEnv):
         ):
             arr[mask] = value
         for e in np.flatnonzero(mask):
-            rng = self._rngs[e]
+            self.traffic[e] = traffic = TrafficStreams.draw(self._rngs[e])
+            rng = traffic.start
             if self.platoon:
                 self._reset_platoon(e, rng)
                 continue
@@ -271,7 +314,8 @@ class Vehicles(BatchedEnv):
             self.next_vid[e] = 0
             for i in range(c.initial_vehicles):
                 approach = (first + i) % 4
-                self._spawn(e, i, approach, rng, s=30.0 - 16.0 * (i // 4) + rng.uniform(-3, 3))
+                traffic.waiting[approach].append(0)
+                self._spawn(e, i, approach, s=30.0 - 16.0 * (i // 4) + rng.uniform(-3, 3))
 
     def _reset_platoon(self, e: int, rng: np.random.Generator) -> None:
         c = self.config
@@ -284,12 +328,16 @@ class Vehicles(BatchedEnv):
             position -= rng.uniform(15.0, 25.0)
             self.present[e, i], self.route[e, i], self.vid[e, i] = True, 0, i
             self.s[e, i], self.v[e, i], self.entered[e, i] = position, c.initial_speed, 0
+            self.arrived[e, i] = 0
         self.next_vid[e] = c.num_followers
 
-    def _spawn(self, e: int, slot: int, approach: int, rng, s: float = 0.0) -> None:
-        """A vehicle with the next id enters slot `slot` at position `s` of `approach`."""
+    def _spawn(self, e: int, slot: int, approach: int, s: float = 0.0) -> None:
+        """The first vehicle waiting on `approach` enters slot `slot` at position `s`, with
+        the next id and that approach's next route."""
         c = self.config
-        turn = int(rng.choice(3, p=c.turn_probabilities))
+        traffic = self.traffic[e]
+        turn = int(traffic.routes[approach].choice(3, p=c.turn_probabilities))
+        self.arrived[e, slot] = traffic.waiting[approach].popleft()
         self.present[e, slot], self.leaving[e, slot] = True, False
         self.route[e, slot] = approach * 3 + turn
         self.s[e, slot], self.v[e, slot], self.accel[e, slot] = s, c.initial_speed, 0.0
@@ -331,17 +379,25 @@ class Vehicles(BatchedEnv):
             rewards -= c.conflict_weight * self.box_conflicts(acting)
         rewards = np.where(acting, rewards, 0.0).astype(np.float32)
         self.steps += 1
-        seconds = (self.steps[:, None] - self.entered) * c.dt
+        seconds = (self.steps[:, None] - self.arrived) * c.dt
         delay = np.where(exited, seconds - length / c.target_speed, 0.0)
         remaining = acting & ~self.leaving
         joined = np.zeros_like(acting)
+        arrivals = np.zeros(self.num_envs, dtype=np.int64)
         if not self.platoon:
-            open_copies = remaining.any(axis=1) & (self.steps < c.max_steps)
-            joined = self._arrivals(open_copies)
+            open_copies = self.steps < c.max_steps
+            if not c.fixed_horizon:
+                open_copies &= remaining.any(axis=1)
+            joined, arrivals = self._arrivals(open_copies)
             self._changed()
         in_zone = remaining | joined
-        truncated = in_zone & (self.steps >= c.max_steps)[:, None]
-        terminated = ~in_zone
+        horizon = (self.steps >= c.max_steps)[:, None]
+        if c.fixed_horizon:  # every slot runs to the horizon, present or not
+            terminated = np.zeros_like(in_zone)
+            truncated = np.broadcast_to(horizon, in_zone.shape).copy()
+        else:
+            truncated = in_zone & horizon
+            terminated = ~in_zone
         self.totals += np.stack([exited.sum(1), collided.sum(1), delay.sum(1)], axis=1)
         left = self.totals[:, 0] + self.totals[:, 1]
         minutes = self.steps * c.dt / 60.0
@@ -351,6 +407,7 @@ class Vehicles(BatchedEnv):
             "delay_s": delay.sum(1),
             "vehicles": in_zone.sum(1),
             "queue": self.queue.sum(1),
+            "arrivals": arrivals,
             "collisions_per_100_vehicles": 100.0 * self.totals[:, 1] / np.maximum(left, 1),
             "throughput_per_min": self.totals[:, 0] / minutes,
             "mean_delay_s": self.totals[:, 2] / np.maximum(self.totals[:, 0], 1),
@@ -368,7 +425,7 @@ class Vehicles(BatchedEnv):
         c = self.config
         self.lead_timer -= c.dt
         for e in np.flatnonzero(self.lead_timer <= 0):
-            rng = self._rngs[e]
+            rng = self.traffic[e].leader
             self.lead_target[e] = rng.uniform(0.2, 1.0) * c.v_max
             self.lead_timer[e] = rng.uniform(4.0, 10.0)
         accel = np.clip(self.lead_target - self.lead_v, -c.accel_max, 2.0)
@@ -395,14 +452,23 @@ class Vehicles(BatchedEnv):
             hit |= acting & (np.abs(self.lead_s[:, None] - self.s) < c.vehicle_length)
         return hit
 
-    def _arrivals(self, open_copies: np.ndarray) -> np.ndarray:
-        """Poisson arrivals join the approach queues; queued vehicles enter free slots when
-        their lane entry is clear. Returns the slots that joined."""
+    def _arrivals(self, open_copies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Poisson arrivals join the approach queues of open copies; queued vehicles enter
+        free slots when their lane entry is clear. Every copy draws its arrivals every step
+        (a closed copy discards them), so the stream stays aligned whatever the policy did.
+        Returns the slots that joined and each copy's number of arrivals."""
         c = self.config
         joined = np.zeros((self.num_envs, c.slots), dtype=bool)
+        counts = np.zeros(self.num_envs, dtype=np.int64)
         p = c.arrival_rate * c.dt
-        for e in np.flatnonzero(open_copies):
-            self.queue[e] += self._rngs[e].poisson(p, 4)
+        for e in range(self.num_envs):
+            arrived = self.traffic[e].arrivals.poisson(p, 4)
+            if not open_copies[e]:
+                continue
+            counts[e] = arrived.sum()
+            for approach in np.flatnonzero(arrived):
+                self.traffic[e].waiting[approach].extend([int(self.steps[e])] * arrived[approach])
+            self.queue[e] += arrived
             if not self.queue[e].any():
                 continue
             for approach in np.flatnonzero(self.queue[e]):
@@ -412,10 +478,10 @@ class Vehicles(BatchedEnv):
                 same = self.present[e] & (self.route[e] // 3 == approach)
                 if np.any(self.s[e, same] < self._entry_gap):
                     continue  # the lane entry is occupied
-                self._spawn(e, int(free[0]), int(approach), self._rngs[e])
+                self._spawn(e, int(free[0]), int(approach))
                 self.queue[e, approach] -= 1
                 joined[e, free[0]] = True
-        return joined
+        return joined, counts
 
     # ---- observations --------------------------------------------------------------------
 

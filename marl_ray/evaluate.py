@@ -169,14 +169,17 @@ def evaluate_checkpoint(
     num_envs: int = EVAL_COPIES,
     trust: bool = False,
     scripted_opponent: str | None = None,
+    env_overrides: dict[str, Any] | None = None,
 ) -> EvaluationResult:
     """Mean return, success rate and per-agent returns over `episodes` episodes. Self-play
     checkpoints also get main's win rates against the pool, and with `scripted_opponent`
-    (a name the env's `baseline_actions` takes) against that scripted player."""
+    (a name the env's `baseline_actions` takes) against that scripted player.
+    `env_overrides` changes env config keys for the evaluation only (e.g. a fixed horizon)."""
     if episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
     exp, policies, mapping = load_checkpoint(path, trust=trust)
-    core = envs.make_batched(exp.env.name, min(num_envs, episodes), exp.env.config)
+    env_config = {**exp.env.config, **(env_overrides or {})}
+    core = envs.make_batched(exp.env.name, min(num_envs, episodes), env_config)
     space = core.action_spaces[core.possible_agents[0]]
     self_play = exp.multi_agent.policies == "self_play"
     if self_play:  # main as agent_0 against the newest snapshot; win rates below
@@ -207,7 +210,7 @@ def evaluate_checkpoint(
         )
     render_path = None
     if render:
-        viewer = envs.make_batched(exp.env.name, 1, exp.env.config, render_mode="rgb_array")
+        viewer = envs.make_batched(exp.env.name, 1, env_config, render_mode="rgb_array")
         viewer.autoreset = False  # keep the last frame of the episode
         act = act_in(viewer)
         chart = CHARTS.get(exp.env.name)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import envs
+from envs.core import EnvActionError
 from envs.schema import ConfigError
 from envs.vehicle_geometry import rectangle_corners, rectangles_overlap
 from envs.vehicles import (
@@ -211,3 +212,51 @@ def test_bad_config_and_render():
     core.reset(seed=0)
     frame = core.render(0)
     assert frame.shape == (320, 320, 3) and len(np.unique(frame.reshape(-1, 3), axis=0)) >= 5
+
+
+def _traffic_seen(policy, seed: int) -> tuple[np.ndarray, dict]:
+    """Arrivals per step, and per approach the (arrival step, route) of each vehicle in the
+    order it entered, for `policy` over one fixed-horizon episode of 4 copies."""
+    config = {"max_vehicles": 12, "action_bins": 7, "max_seconds": 30, "fixed_horizon": True}
+    core = envs.make_batched("vehicles", 4, config)
+    core.autoreset = False
+    core.reset(seed=seed)
+    rng = np.random.default_rng(0)
+    arrivals, entered, seen = [], {}, set()
+    for _ in range(core.config.max_steps):
+        out = core.step(policy(core, rng))
+        arrivals.append(out.infos["arrivals"])
+        for e, k in zip(*np.nonzero(core.present), strict=True):
+            if (e, core.vid[e, k]) not in seen:
+                seen.add((e, core.vid[e, k]))
+                approach = int(core.route[e, k]) // 3
+                entry = (int(core.arrived[e, k]), int(core.route[e, k]))
+                entered.setdefault((int(e), approach), []).append(entry)
+    assert out.done.all() and (core.steps == core.config.max_steps).all()
+    return np.array(arrivals), entered
+
+
+def test_exogenous_traffic_does_not_depend_on_the_policy():
+    """FCFS and random accelerations, same seed: the same arrivals on the same steps, and the
+    j-th vehicle of an approach has the same arrival step and route under both (one policy
+    may admit fewer of them in the time: a prefix)."""
+    fcfs_arrivals, fcfs = _traffic_seen(lambda core, rng: core.baseline_actions("fcfs"), 7)
+    random_arrivals, randomly = _traffic_seen(lambda core, rng: core.sample_actions(rng), 7)
+    np.testing.assert_array_equal(fcfs_arrivals, random_arrivals)
+    assert fcfs_arrivals.sum() > 20
+    compared = 0
+    for key in fcfs.keys() | randomly.keys():
+        a, b = fcfs.get(key, []), randomly.get(key, [])
+        n = min(len(a), len(b))
+        assert a[:n] == b[:n], key
+        compared += n
+    assert compared > 20
+    other_arrivals, _ = _traffic_seen(lambda core, rng: core.baseline_actions("fcfs"), 8)
+    assert not np.array_equal(fcfs_arrivals, other_arrivals)
+
+
+def test_fixed_horizon_is_refused_by_the_per_agent_views():
+    with pytest.raises(EnvActionError, match="fixed_horizon"):
+        envs.make_rllib("vehicles", {"fixed_horizon": True})
+    with pytest.raises(ConfigError, match="fixed_horizon is for scenario: intersection"):
+        envs.make_batched("vehicles", 1, {"scenario": "platoon", "fixed_horizon": True})
