@@ -1,14 +1,18 @@
-"""MAPPO vs IPPO at equal env steps and seeds, with the same shared actor and PPO settings:
-MAPPO's critic reads the global state (`model.module: centralized_critic`), IPPO's
-(`model.module: mlp`, separate value trunk) the agent's own observation.
+"""MAPPO vs IPPO at equal env steps over several seeds, with the same shared actor, the same
+critic size and the same PPO settings: MAPPO's critic reads the global state joined with the
+agent's own observation (`model.module: centralized_critic`), IPPO's value trunk only the
+agent's own observation (`model.module: mlp`, separate value trunk). Both critics are
+[128, 128], so the comparison is centralisation alone.
 
 - Cooperative grid world (3 agents, 3 targets, 7x7; tune_configs/grid_world_mappo.yaml):
   success rate of each final policy, greedy, on 500 fresh episodes.
 - `pz/simple_spread` (mpe2, N=3; tune_configs/simple_spread_ppo.yaml): mean episode return
   (sum over agents) on 200 fresh episodes; the global state is every agent's observation.
 
-Prints one JSON line last: {"mappo", "ippo", "env_steps", ...} (grid world success rates) and
-"simple_spread": {"mappo", "ippo", "env_steps", ...} (returns); the target is mappo >= ippo.
+Each training seed s is evaluated on the episodes of seed 1000 + s, the same for both sides.
+Prints one JSON line last: per env {"mappo", "ippo"}, each {"mean", "ci" (95 % percentile
+bootstrap over seeds), "n", "values"}, with "env_steps" and wall times; the target is
+mappo >= ippo.
 """
 
 from __future__ import annotations
@@ -19,26 +23,42 @@ import json
 from scripted_comparison import train
 
 from marl_ray.evaluate import evaluate_checkpoint
+from marl_ray.stats import mean_interval
 
 ACTOR = "hidden_sizes: [64, 64]"
-MAPPO = [
-    "model.module=centralized_critic",
-    f"model.options={{{ACTOR}, critic_hidden_sizes: [128, 128]}}",
-]
-IPPO = ["model.module=mlp", f"model.options={{{ACTOR}, shared_trunk: false}}"]
+CRITIC = "[128, 128]"
+SIDES = {
+    "mappo": [
+        "model.module=centralized_critic",
+        f"model.options={{{ACTOR}, critic_hidden_sizes: {CRITIC}}}",
+    ],
+    "ippo": [
+        "model.module=mlp",
+        f"model.options={{{ACTOR}, shared_trunk: false, value_hidden_sizes: {CRITIC}}}",
+    ],
+}
+ENVS = {  # name -> (experiment file, figure read from the evaluation)
+    "grid_world": ("grid_world_mappo.yaml", "success_rate"),
+    "simple_spread": ("simple_spread_ppo.yaml", "episode_return_mean"),
+}
 
 
-def compare(config_file: str, env_steps: int, episodes: int, seed: int) -> dict:
-    """Trains MAPPO then IPPO on `config_file`; each one's success rate and mean return."""
-    budget = [f"stop.timesteps_total={env_steps}", "stop.time_total_s=null", f"seed={seed}"]
-    report: dict = {}
-    for name, extra in (("mappo", MAPPO), ("ippo", IPPO)):
-        _, checkpoint, wall_s, steps = train(config_file, [*budget, *extra])
-        result = evaluate_checkpoint(checkpoint, episodes=episodes, seed=1000 + seed)
-        report[name] = result.success_rate
-        report[f"{name}_return"] = round(result.episode_return_mean, 3)
-        report[f"{name}_wall_s"] = round(wall_s, 1)
-        report["env_steps"] = steps
+def compare(env: str, env_steps: int, episodes: int, seeds: list[int]) -> dict:
+    """Trains both sides on every seed; each side's figure summarised over the seeds."""
+    config_file, figure = ENVS[env]
+    values: dict[str, list[float]] = {side: [] for side in SIDES}
+    report: dict = {"figure": figure, "env_steps": [], "wall_s": {side: [] for side in SIDES}}
+    for seed in seeds:
+        budget = [f"stop.timesteps_total={env_steps}", "stop.time_total_s=null", f"seed={seed}"]
+        for side, extra in SIDES.items():
+            _, checkpoint, wall_s, steps = train(config_file, [*budget, *extra])
+            result = evaluate_checkpoint(checkpoint, episodes=episodes, seed=1000 + seed)
+            values[side].append(round(float(getattr(result, figure)), 4))
+            report["wall_s"][side].append(round(wall_s, 1))
+            report["env_steps"].append(steps)
+            print(f"{env} seed {seed} {side}: {figure} {values[side][-1]}", flush=True)
+    for side in SIDES:
+        report[side] = mean_interval(values[side])
     return report
 
 
@@ -48,33 +68,18 @@ def main() -> None:
     parser.add_argument("--simple-spread-steps", type=int, default=300_000)
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--simple-spread-episodes", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--envs",
-        nargs="+",
-        choices=["grid_world", "simple_spread"],
-        default=None,
-        help="which comparisons to run (default: both)",
-    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--envs", nargs="+", choices=list(ENVS), default=list(ENVS))
     args = parser.parse_args()
-    chosen = args.envs or ["grid_world", "simple_spread"]
-    report: dict = {}
-    if "grid_world" in chosen:
-        report.update(compare("grid_world_mappo.yaml", args.env_steps, args.episodes, args.seed))
-    if "simple_spread" in chosen:
-        spread = compare(
-            "simple_spread_ppo.yaml",
-            args.simple_spread_steps,
-            args.simple_spread_episodes,
-            args.seed,
+    if len(args.seeds) < 3:
+        parser.error("--seeds: a comparison of learning needs at least 3 seeds per side")
+    report: dict = {"seeds": args.seeds}
+    if "grid_world" in args.envs:
+        report["grid_world"] = compare("grid_world", args.env_steps, args.episodes, args.seeds)
+    if "simple_spread" in args.envs:
+        report["simple_spread"] = compare(
+            "simple_spread", args.simple_spread_steps, args.simple_spread_episodes, args.seeds
         )
-        report["simple_spread"] = {
-            "mappo": spread["mappo_return"],
-            "ippo": spread["ippo_return"],
-            "env_steps": spread["env_steps"],
-            "mappo_wall_s": spread["mappo_wall_s"],
-            "ippo_wall_s": spread["ippo_wall_s"],
-        }
     print(json.dumps(report))
 
 
