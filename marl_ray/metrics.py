@@ -19,8 +19,8 @@ RESULT_GAUGES = {
     "env_runners/episode_return_mean": "episode_return_mean",
     "env_runners/episode_len_mean": "episode_len_mean",
     "env_runners/success_rate": "success_rate",
-    "time_this_iter_s": "iteration_time_s",
 }
+ITERATION_TIME = "iteration_time_s"  # measured around step(): Tune's time_this_iter_s comes later
 
 
 class AlgorithmMetrics:
@@ -45,8 +45,12 @@ class AlgorithmMetrics:
             self._gauges[name] = g
         return self._gauges[name]
 
-    def report_result(self, result: dict[str, Any]) -> None:
-        """Sets the gauges of `RESULT_GAUGES` from one Tune result (nested or '/'-keyed)."""
+    def report_result(self, result: dict[str, Any], iteration_time_s: float) -> None:
+        """Sets the gauges of `RESULT_GAUGES` from one Tune result (nested or '/'-keyed), and
+        the iteration's wall time as measured by the trainable's `step()`."""
+        self.gauge(ITERATION_TIME, "Wall time of the latest training iteration (s)").set(
+            iteration_time_s
+        )
         for key, name in RESULT_GAUGES.items():
             value = result_value(result, key)
             if isinstance(value, (int, float)) and math.isfinite(value):

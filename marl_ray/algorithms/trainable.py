@@ -10,6 +10,7 @@ Results use RLlib's keys, so stop criteria, metrics and plots work alike for eve
 from __future__ import annotations
 
 import abc
+import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -62,6 +63,7 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         self.driver = self.make_driver(self.algo_config, f"{name}/{trial}", self.metrics)
 
     def step(self) -> dict[str, Any]:
+        start = time.perf_counter()
         figures = self.driver.train()
         window = self.driver.window
         evaluation = figures.pop("evaluation", None)
@@ -74,7 +76,9 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         }
         if evaluation is not None:
             result["evaluation"] = evaluation
-        self.metrics.report_result({**result, "training_iteration": self.iteration + 1})
+        self.metrics.report_result(
+            {**result, "training_iteration": self.iteration + 1}, time.perf_counter() - start
+        )
         return result
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:

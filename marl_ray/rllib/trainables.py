@@ -7,6 +7,7 @@ key (model sizes, policy setup, env config) can be searched, not only RLlib's ow
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ray.tune.result import TRIAL_INFO
@@ -52,9 +53,10 @@ def _experiment_trainable(algorithm: str) -> type:
             self.dashboard_metrics = AlgorithmMetrics(algorithm.lower(), name, trial)
 
         def step(self):
+            start = time.perf_counter()
             result = super().step()
             self.dashboard_metrics.report_result(
-                {**result, "training_iteration": self.iteration + 1}
+                {**result, "training_iteration": self.iteration + 1}, time.perf_counter() - start
             )
             return result
 
