@@ -26,6 +26,7 @@ from envs.schema import ConfigError
 from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.episode_charts import CHARTS
+from marl_ray.manifest import manifest_problem
 from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
 from marl_ray.rllib.modules import module_view
 from marl_ray.rllib.self_play import MAIN, pool_of
@@ -74,21 +75,21 @@ def load_checkpoint(
     function) and the agent -> policy id mapping.
 
     RLlib stores module classes as pickles, and unpickling runs code: an RLlib checkpoint is
-    loaded only from inside a marl-ray run folder, or with `trust=True` (said on stderr).
+    loaded only when its signed manifest matches every file (`marl_ray.manifest`), or with
+    `trust=True` (said on stderr).
     Our own algorithms' checkpoints hold tensors only and load with `weights_only=True`.
     """
     exp, ckpt = checkpoint_experiment(path)
     modules_dir = ckpt / RL_MODULE_DIR
     if (ckpt / STATE_FILE).is_file():
         return exp, _own_policies(exp, ckpt), shared_policy_mapping
-    in_run = (ckpt.parent.parent / "experiment.yaml").is_file()
-    if not in_run and not trust:
+    problem = manifest_problem(ckpt)
+    if problem and not trust:
         raise CheckpointError(
-            f"{ckpt} is not inside a marl-ray run folder (no experiment.yaml two levels up), "
-            "and RLlib checkpoints are pickles that run code when loaded; pass --trust if you "
-            "know where it comes from"
+            f"{ckpt} is not trusted: {problem}. RLlib checkpoints are pickles that run code "
+            "when loaded; pass --trust if you know where it comes from"
         )
-    if not in_run:
+    if problem:
         print(
             f"marl-ray: unpickling RLlib modules from {ckpt} (trusted by --trust)", file=sys.stderr
         )

@@ -7,6 +7,8 @@ a local mirror of the run folder and copied up; for local storage the mirror is 
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +44,7 @@ class RunStorage:
             path = Path(location).expanduser().resolve()
             return cls(str(path), path)
         name = location.rstrip("/").rsplit("/", 1)[-1]
-        mirror = Path(tempfile.gettempdir()) / "marl_ray_runs" / uri_scheme(location) / name
+        mirror = private_mirror_root() / uri_scheme(location) / name
         return cls(location.rstrip("/"), mirror)
 
     @property
@@ -112,6 +114,20 @@ class RunStorage:
             return src.read().decode()
 
 
+def private_mirror_root() -> Path:
+    """This user's folder for local copies of remote runs: mode 0700 and owned by us, so no
+    other user can plant or swap files that would be loaded from it."""
+    root = Path(tempfile.gettempdir()) / f"marl_ray_runs-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    info = root.lstat()
+    if root.is_symlink() or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(
+            f"{root} must be a folder owned by you with mode 0700 (it holds copies of remote "
+            "checkpoints); remove it and run again"
+        )
+    return root
+
+
 def fetch_checkpoint(location: str) -> Path:
     """A local copy of a checkpoint folder given by URI (with its trial's params.json and the
     run's experiment.yaml, in the run folder's layout); local paths are returned as they are."""
@@ -124,7 +140,9 @@ def fetch_checkpoint(location: str) -> Path:
     storage = RunStorage.of(run_location)
     fs, base = _filesystem(location)
     target = storage.local / trial / checkpoint
-    target.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # a fresh copy: nothing left over from an earlier fetch
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
     pafs.copy_files(base, str(target), source_filesystem=fs)
     for rel in (f"{trial}/params.json", "experiment.yaml"):
         text = storage.read_text(rel)

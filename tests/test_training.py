@@ -70,13 +70,31 @@ def test_train_then_evaluate_through_the_cli(trained, capsys, tmp_path):
     assert set(result["agent_returns"]) == {"agent_0", "agent_1"}
     assert gif.stat().st_size > 1000
 
-    # Outside its run folder an RLlib checkpoint (pickles) loads only with --trust.
-    moved = tmp_path / "elsewhere" / "trial" / ckpt.name
+    # An RLlib checkpoint (pickles) loads without --trust only while every file matches the
+    # manifest its run signed: a copy elsewhere is fine, a swapped or added file is not.
+    moved = tmp_path / "run" / "trial" / ckpt.name
     shutil.copytree(ckpt, moved)
     shutil.copy(ckpt.parent / "params.json", moved.parent / "params.json")
+    assert main(["evaluate", str(moved), "--episodes", "2"]) == 0
+    capsys.readouterr()
+    victim = next(p for p in sorted(moved.rglob("*.pkl")))
+    victim.write_bytes(victim.read_bytes() + b"\n")
     assert main(["evaluate", str(moved), "--episodes", "2"]) == 2
-    assert "--trust" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--trust" in err and "files differ" in err and victim.name in err
     assert main(["evaluate", str(moved), "--episodes", "2", "--trust"]) == 0
+    capsys.readouterr()
+
+    # The same at a URI: the copy fetched into the private mirror is checked too.
+    remote = tmp_path / "remote_run" / "trial" / ckpt.name
+    shutil.copytree(moved.parent, remote.parent)
+    assert main(["evaluate", f"file://{remote}", "--episodes", "2"]) == 2
+    assert "files differ" in capsys.readouterr().err
+    shutil.copy(ckpt / victim.relative_to(moved), remote / victim.relative_to(moved))
+    assert main(["evaluate", f"file://{remote}", "--episodes", "2"]) == 0
+    (remote / "planted.pkl").write_bytes(b"not from the run")
+    assert main(["evaluate", f"file://{remote}", "--episodes", "2"]) == 2
+    assert "planted.pkl" in capsys.readouterr().err
 
 
 def test_tune_runs_the_search_space_with_independent_policies(ray_session, tmp_path, capsys):

@@ -13,6 +13,7 @@ from typing import Any
 from ray.tune.result import TRIAL_INFO
 
 from marl_ray.algorithms.core.device import select_device
+from marl_ray.manifest import write_manifest
 from marl_ray.metrics import AlgorithmMetrics
 from marl_ray.param_space import experiment_from_param_space
 from marl_ray.rllib.algorithm_config import ALGORITHM_CLASSES, build_algorithm_config
@@ -51,6 +52,12 @@ def _experiment_trainable(algorithm: str) -> type:
             self._trial_info = trial_info or self._trial_info
             trial = self.trial_id if trial_info else f"local-{id(self):x}"
             self.dashboard_metrics = AlgorithmMetrics(algorithm.lower(), name, trial)
+
+        def save_checkpoint(self, checkpoint_dir: str):
+            """RLlib's checkpoint, then the signed manifest of its files."""
+            out = super().save_checkpoint(checkpoint_dir)
+            write_manifest(checkpoint_dir)
+            return out
 
         def step(self):
             start = time.perf_counter()
