@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test test-cluster lint format bench clean
 
 install: $(STAMP)
 
@@ -22,8 +22,13 @@ demo: $(STAMP)
 	$(BIN)/marl-ray train tune_configs/grid_world_ppo.yaml --json
 	@echo "Results, checkpoints and learning_curve.png are in the run folder printed above."
 
+# Unit tests and CLI smoke runs on one shared local Ray (<= 10 minutes on 2 cores).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests --ignore=tests/cluster
+
+# Integration tests that start their own Ray heads (token auth, dashboard, metrics port).
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q tests/cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

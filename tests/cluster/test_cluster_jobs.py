@@ -2,7 +2,8 @@
 submitted with `marl-ray submit`, followed, summarised, and their metrics scraped.
 
 The head runs in its own process group with its own temp dir and token file; the fixture
-stops that group and nothing else.
+stops that group and nothing else. These tests start their own head, so they run with
+`make test-cluster`, apart from `make test`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from marl_ray.metrics import ITERATION_TIME, PREFIX, RESULT_GAUGES
+
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TINY = [
     "stop.training_iteration=2",
@@ -202,28 +205,69 @@ def test_submit_follow_status_logs_results_and_metrics(head, tmp_path):
     state = head.marl_ray("jobs", "status", job_id, "--address", head.dashboard)
     assert f"{job_id}: SUCCEEDED" in state.stdout
 
-    # Our gauges, tagged with the experiment, on the metrics port (Ray prefixes `ray_`),
-    # during the run or after it.
-    deadline = time.time() + 60
-    while not series and time.time() < deadline:
-        series += _iteration_series(head)
+    # Every per-iteration gauge, tagged with the experiment, on the metrics port (Ray
+    # prefixes `ray_`), read during the run or after it, each with a real value.
+    gauges = [*RESULT_GAUGES.values(), ITERATION_TIME]
+    values: dict[str, list[float]] = {}
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        values = _series(head, "grid_world_ppo")
+        if all(values.get(g) for g in gauges) and max(values[ITERATION_TIME]) > 0:
+            break
         time.sleep(1)
-    assert max(series, default=0) >= 1, "no ray_marl_ray_training_iteration series"
+    missing = [g for g in gauges if not values.get(g)]
+    assert not missing, f"no series for {missing}; seen {sorted(values)}"
+    assert max(values[ITERATION_TIME]) > 0
+    assert max(values["training_iteration"]) >= 1 and max(values["env_steps_lifetime"]) > 0
+    assert max(values["episode_len_mean"]) > 0
 
 
 def _iteration_series(head: Head) -> list[float]:
-    """Values of our training-iteration gauge for this experiment on the metrics port (none
-    while the node's metrics agent is still starting)."""
+    return _series(head, "grid_world_ppo").get("training_iteration", [])
+
+
+def _series(head: Head, experiment: str) -> dict[str, list[float]]:
+    """Values of our gauges for `experiment` on the metrics port, by gauge name without the
+    `ray_marl_ray_` prefix (empty while the node's metrics agent is still starting)."""
     try:
         text = _get(head.metrics)
     except OSError:
-        return []
-    return [
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("ray_marl_ray_training_iteration{")
-        and 'experiment="grid_world_ppo"' in line
-    ]
+        return {}
+    out: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        if line.startswith("ray_" + PREFIX) and f'experiment="{experiment}"' in line:
+            name = line[len("ray_" + PREFIX) :].split("{", 1)[0]
+            out.setdefault(name, []).append(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+def test_status_shows_a_running_alphazero_trial(head, tmp_path):
+    """Trial classes come from the algorithm registry: AlphaZero's trials are listed."""
+    from marl_ray.jobs.client import job_client
+    from marl_ray.jobs.status import cluster_status
+
+    sets = ["stop.time_total_s=120", "stop.training_iteration=50", f"storage_path={tmp_path}"]
+    submit = head.marl_ray(
+        "submit",
+        "tune_configs/alphazero_tictactoe.yaml",
+        *[a for s in sets for a in ("--set", s)],
+        *("--address", head.dashboard),
+    )
+    assert submit.returncode == 0, submit.stderr
+    job_id = _job_id(submit.stdout)
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(head.token_file)
+    try:
+        client, seen, deadline = job_client(head.dashboard), set(), time.time() + 180
+        while time.time() < deadline and ("RUNNING", "AlphaZeroTrainable") not in seen:
+            jobs = cluster_status(client, head.dashboard)
+            seen |= {(j.status, t["class"]) for j in jobs if j.job_id == job_id for t in j.trials}
+            time.sleep(0.5)
+        status = head.marl_ray("status", "--address", head.dashboard)
+    finally:
+        head.marl_ray("jobs", "stop", job_id, "--address", head.dashboard)
+        del os.environ["RAY_AUTH_TOKEN_PATH"]
+    assert ("RUNNING", "AlphaZeroTrainable") in seen, seen
+    assert "AlphaZeroTrainable" in status.stdout, status.stdout
 
 
 def test_bad_config_job_fails_with_the_validation_message(head, tmp_path):
