@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from envs.schema import ConfigError
+from marl_ray import quiet
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    quiet.install()
     try:
         return _COMMANDS[args.command](args)
     except ConfigError as exc:

@@ -15,7 +15,7 @@ import yaml
 from ray import tune
 
 from envs.schema import ConfigError
-from marl_ray import tuning
+from marl_ray import quiet, tuning
 from marl_ray.auth import HOW_TO_GET_A_TOKEN, enable_token_auth_if_found, is_auth_failure
 from marl_ray.config import (
     METRIC_KEYS,
@@ -80,7 +80,13 @@ def connect(address: str | None, num_cpus: int | None = None) -> None:
             ) from exc
     else:
         # "local": a new instance, never a `ray start` cluster this machine happens to run.
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
+        ray.init(
+            address="local",
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            log_to_driver=True,
+            runtime_env={"worker_process_setup_hook": quiet.WORKER_SETUP_HOOK},
+        )
 
 
 def run_experiment(
@@ -92,6 +98,7 @@ def run_experiment(
 ) -> RunSummary:
     """Trains `exp` (one trial), or its `tune` block's search when `search` is true."""
     started = time.time()
+    quiet.install()
     check_algorithm_config(exp, 0)  # config errors before Ray starts
     _prepare(address)
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
