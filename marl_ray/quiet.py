@@ -38,7 +38,7 @@ def _ignore_learner_group_exit(default_hook):
 
     def hook(unraisable) -> None:
         where = getattr(unraisable.object, "__qualname__", "")
-        if unraisable.exc_type is SystemExit and where == "LearnerGroup.__del__":
+        if unraisable.exc_type is SystemExit and where.endswith("LearnerGroup.__del__"):
             return
         default_hook(unraisable)
 
