@@ -12,10 +12,10 @@ import ray
 
 from envs.schema import ConfigError
 from marl_ray.algorithms.core.networks import NetworkConfig
+from marl_ray.algorithms.es.actors import ESWorkerHost
 from marl_ray.algorithms.es.config import ESConfig, es_config
 from marl_ray.algorithms.es.driver import ESDriver
 from marl_ray.algorithms.es.trainable import ESTrainable
-from marl_ray.algorithms.es.worker import ESWorker
 from marl_ray.cli import main
 from marl_ray.config import load_experiment
 from marl_ray.param_space import make_param_space
@@ -40,20 +40,11 @@ def _assert_workers_hold(driver, theta):
 
 
 @ray.remote
-class _ApplyRaises:
+class _ApplyRaises(ESWorkerHost):
     """An ES worker whose `apply` fails: the driver must not go on with a stale theta."""
-
-    def __init__(self, config, noise, state, seed_index):
-        self.worker = ESWorker(config, noise, state, seed_index)
-
-    def evaluate(self, indices):
-        return self.worker.evaluate(indices)
 
     def apply(self, update):
         raise RuntimeError("apply broke on purpose")
-
-    def evaluate_current(self, episodes):
-        return self.worker.evaluate_current(episodes)
 
 
 def test_workers_keep_the_drivers_theta_and_a_lost_worker_is_redispatched(ray_session):

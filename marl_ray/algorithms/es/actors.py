@@ -7,8 +7,9 @@ import ray
 from marl_ray.algorithms.es.worker import ESWorker
 
 
-@ray.remote
-class ESWorkerActor:
+class ESWorkerHost:
+    """What the actor runs (a plain class, so tests can derive faulty workers from it)."""
+
     def __init__(self, config, noise, state, seed_index):
         # `noise` arrives from the object store as a read-only, zero-copy numpy view.
         self.worker = ESWorker(config, noise, state, seed_index)
@@ -24,3 +25,6 @@ class ESWorkerActor:
 
     def theta(self):
         return self.worker.model.theta
+
+
+ESWorkerActor = ray.remote(ESWorkerHost)
