@@ -122,10 +122,13 @@ def test_tune_runs_the_search_space_with_independent_policies(ray_session, tmp_p
 def test_other_algorithms_train_one_iteration(ray_session, tmp_path, algorithm):
     from marl_ray.runner import run_experiment
 
+    # Stop at the first iteration that has sampled anything: APPO and IMPALA sample
+    # asynchronously, so on a loaded machine their first iteration can return before any
+    # env runner has reported (0 env steps).
     overrides = [
         f"algorithm={algorithm}",
-        "stop.training_iteration=1",
-        "stop.timesteps_total=null",
+        "stop.training_iteration=20",
+        "stop.timesteps_total=1",
         "stop.time_total_s=null",
         "stop.metric={}",
         "training={}",
@@ -134,7 +137,7 @@ def test_other_algorithms_train_one_iteration(ray_session, tmp_path, algorithm):
     ]
     exp = load_experiment(DEMO, overrides)
     summary = run_experiment(exp, verbose=0)
-    assert summary.training_iterations == 1 and summary.timesteps > 0
+    assert 1 <= summary.training_iterations < 20 and summary.timesteps > 0
     assert summary.checkpoint and Path(summary.checkpoint).is_dir()
 
 
