@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import ray
 
 from marl_ray.config import load_experiment
 from marl_ray.runner import connect, run_experiment
@@ -44,10 +46,12 @@ def run(scheduler: str, env_steps: int, seed: int) -> tuple[float | None, list]:
         ],
     )
     summary = run_experiment(exp, search=True, verbose=0)
+    # The learner's hyperparameters in each trial's first result (PBT rewrites params.json
+    # when it exploits, so the initial values are read from before the first perturbation).
     initial = []
-    for params in sorted(Path(summary.run_dir).glob("*/params.json")):
-        search = json.loads(params.read_text())["search"]
-        initial.append([search["training.lr"], search["training.entropy_coeff"]])
+    for progress in sorted(Path(summary.run_dir).glob("*/progress.csv")):
+        first = pd.read_csv(progress).iloc[0]
+        initial.append([float(first["learners/lr"]), float(first["learners/entropy_coef"])])
     return summary.success_rate, sorted(initial)
 
 
@@ -75,6 +79,7 @@ def main() -> None:
         values = [v for v in report[f"{arm}_best"] if v is not None]
         report[f"{arm}_mean"] = round(float(np.mean(values)), 3) if values else None
     report["env_steps"] = args.env_steps
+    ray.shutdown()  # flushes the workers' log lines, so the JSON line is the last one
     print(json.dumps(report))
 
 
