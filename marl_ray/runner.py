@@ -122,7 +122,7 @@ def run_experiment(
             verbose=verbose,
             failure_config=tune.FailureConfig(max_failures=exp.tune.max_failures),
             progress_reporter=tune.CLIReporter(
-                metric_columns=PROGRESS_COLUMNS, max_report_frequency=10
+                metric_columns=PROGRESS_COLUMNS, max_report_frequency=30
             ),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=exp.checkpoint.frequency,
