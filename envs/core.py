@@ -116,6 +116,12 @@ class BatchedEnv(abc.ABC):
         """`[E, A, D]` observations of the current state (what the last step returned)."""
         return self._observe()
 
+    @property
+    def steps_without_agents(self) -> bool:
+        """An episode may go on through steps where no slot holds an agent (per-agent views,
+        which end an episode once no agent is left, cannot express that)."""
+        return False
+
     def active(self) -> np.ndarray:
         """`[E, A]` bool: slots that hold an agent now (every slot, for fixed agents)."""
         return np.ones((self.num_envs, self.num_agents), dtype=bool)

@@ -224,9 +224,8 @@ class GridWorld(BatchedEnv):
         target (competitive) or the nearest target (cooperative), along the longer axis
         first; it ignores the other agents."""
         check(name == "shortest_path", f"baseline {name!r}: allowed: shortest_path")
-        own = self.target_cells if not self.cooperative else None
         cells, targets = self._coords[self.cells], self._coords[self.target_cells]
-        if own is None:  # nearest target by Manhattan distance
+        if self.cooperative:  # nearest target by Manhattan distance
             dist = np.abs(cells[:, :, None] - targets[:, None]).sum(-1)  # [E, A, K]
             goal = np.take_along_axis(targets, dist.argmin(-1)[..., None], axis=1)
         else:

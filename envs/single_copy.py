@@ -23,11 +23,11 @@ class SingleCopy:
     def __init__(self, core: BatchedEnv):
         if core.num_envs != 1:
             raise ValueError(f"SingleCopy needs a core with num_envs=1, got {core.num_envs}")
-        if getattr(core.config, "fixed_horizon", False):
+        if core.steps_without_agents:
             raise EnvActionError(
-                f"{core.name}: fixed_horizon episodes can have steps with no agent, which the "
-                "per-agent views (RLlib, PettingZoo) cannot express; use it on the batched "
-                "core (evaluation), and fixed_horizon: false for training"
+                f"{core.name}: this configuration has steps with no agent (e.g. vehicles' "
+                "fixed_horizon), which the per-agent views (RLlib, PettingZoo) cannot express; "
+                "use it on the batched core (evaluation) only"
             )
         self.core = core
         core.autoreset = False  # keep the final state visible until reset()

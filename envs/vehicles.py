@@ -259,7 +259,6 @@ class Vehicles(BatchedEnv):
         self.traffic: list[TrafficStreams | None] = [None] * e
         self.steps = np.zeros(e, dtype=np.int64)
         self.next_vid = np.zeros(e, dtype=np.int64)
-        self.queue = np.zeros((e, 4), dtype=np.int64)
         self.totals = np.zeros((e, 3))
         """Per episode: exited, collided, summed delay (s)."""
         self._entry_gap = c.vehicle_length + IDM["min_gap"] + c.initial_speed * IDM["headway_s"]
@@ -273,6 +272,10 @@ class Vehicles(BatchedEnv):
     @property
     def episode_agent_ids(self) -> tuple[str, ...]:
         return self._episode_ids
+
+    @property
+    def steps_without_agents(self) -> bool:
+        return self.config.fixed_horizon
 
     def active(self) -> np.ndarray:
         return self.present & ~self.leaving
@@ -300,7 +303,6 @@ class Vehicles(BatchedEnv):
             (self.vid, -1),
             (self.accel, 0.0),
             (self.steps, 0),
-            (self.queue, 0),
             (self.totals, 0.0),
         ):
             arr[mask] = value
@@ -406,7 +408,7 @@ class Vehicles(BatchedEnv):
             "exited": exited.sum(1),
             "delay_s": delay.sum(1),
             "vehicles": in_zone.sum(1),
-            "queue": self.queue.sum(1),
+            "queue": np.array([sum(map(len, t.waiting)) for t in self.traffic]),
             "arrivals": arrivals,
             "collisions_per_100_vehicles": 100.0 * self.totals[:, 1] / np.maximum(left, 1),
             "throughput_per_min": self.totals[:, 0] / minutes,
@@ -462,24 +464,21 @@ class Vehicles(BatchedEnv):
         counts = np.zeros(self.num_envs, dtype=np.int64)
         p = c.arrival_rate * c.dt
         for e in range(self.num_envs):
+            waiting = self.traffic[e].waiting
             arrived = self.traffic[e].arrivals.poisson(p, 4)
             if not open_copies[e]:
                 continue
             counts[e] = arrived.sum()
             for approach in np.flatnonzero(arrived):
-                self.traffic[e].waiting[approach].extend([int(self.steps[e])] * arrived[approach])
-            self.queue[e] += arrived
-            if not self.queue[e].any():
-                continue
-            for approach in np.flatnonzero(self.queue[e]):
+                waiting[approach].extend([int(self.steps[e])] * arrived[approach])
+            for approach in (a for a in range(4) if waiting[a]):
                 free = np.flatnonzero(~self.present[e] & ~self.leaving[e] & ~joined[e])
                 if len(free) == 0 or self.next_vid[e] >= c.max_episode_vehicles:
                     break
                 same = self.present[e] & (self.route[e] // 3 == approach)
                 if np.any(self.s[e, same] < self._entry_gap):
                     continue  # the lane entry is occupied
-                self._spawn(e, int(free[0]), int(approach))
-                self.queue[e, approach] -= 1
+                self._spawn(e, int(free[0]), approach)
                 joined[e, free[0]] = True
         return joined, counts
 

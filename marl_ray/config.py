@@ -283,8 +283,7 @@ class ExperimentConfig:
 
     name: str = "experiment"
     algorithm: Literal[ALGORITHMS] = "PPO"
-    """RLlib's PPO, APPO, IMPALA, DQN, SAC, or marl_ray's own A3C, MARL_IMPALA, ES and
-    ALPHAZERO (board games)."""
+    """A name from the algorithm registry (`marl_ray/trainables.py`): RLlib's or our own."""
     env: EnvSection = field(default_factory=EnvSection)
     multi_agent: MultiAgentSection = field(default_factory=MultiAgentSection)
     model: ModelSection = field(default_factory=ModelSection)

@@ -34,10 +34,15 @@ REGISTRY: dict[str, Algorithm] = {
             Algorithm(name, f"marl_ray.rllib.trainables:Experiment{name}", rllib=True)
             for name in ("PPO", "APPO", "IMPALA", "DQN", "SAC")
         ),
-        Algorithm("A3C", "marl_ray.algorithms.a3c.trainable:A3CTrainable", rllib=False),
-        Algorithm("MARL_IMPALA", "marl_ray.algorithms.impala.trainable:ImpalaTrainable", False),
-        Algorithm("ES", "marl_ray.algorithms.es.trainable:ESTrainable", rllib=False),
-        Algorithm("ALPHAZERO", "marl_ray.algorithms.alphazero.trainable:AlphaZeroTrainable", False),
+        *(
+            Algorithm(name, f"marl_ray.algorithms.{package}.trainable:{cls}", rllib=False)
+            for name, package, cls in (
+                ("A3C", "a3c", "A3CTrainable"),
+                ("MARL_IMPALA", "impala", "ImpalaTrainable"),
+                ("ES", "es", "ESTrainable"),
+                ("ALPHAZERO", "alphazero", "AlphaZeroTrainable"),
+            )
+        ),
     )
 }
 ALGORITHMS = tuple(REGISTRY)
