@@ -12,7 +12,6 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.episode_charts import CHARTS
 from marl_ray.manifest import manifest_problem
-from marl_ray.rllib.algorithm_config import SHARED_POLICY, policy_setup, shared_policy_mapping
+from marl_ray.rllib.algorithm_config import policy_setup
 from marl_ray.rllib.modules import module_view
 from marl_ray.rllib.self_play import MAIN, pool_of
 from marl_ray.storage import fetch_checkpoint
@@ -82,7 +81,7 @@ def load_checkpoint(
     exp, ckpt = checkpoint_experiment(path)
     modules_dir = ckpt / RL_MODULE_DIR
     if (ckpt / STATE_FILE).is_file():
-        return exp, _own_policies(exp, ckpt), shared_policy_mapping
+        return exp, *_own_policies(exp, ckpt)
     problem = manifest_problem(ckpt)
     if problem and not trust:
         raise CheckpointError(
@@ -114,25 +113,20 @@ def checkpoint_experiment(path: str | Path) -> tuple[ExperimentConfig, Path]:
     return build_experiment(params["experiment"], values=params.get("search") or {}), ckpt
 
 
-def _own_policies(exp: ExperimentConfig, ckpt: Path) -> dict[str, LogitsFn]:
-    """marl_ray's own algorithms train one network shared by every agent. Their Box
-    policies act in the env's own units; they are mapped here to RLlib's normalised
-    convention that `_act` reads (`unit_gaussian`)."""
-    from marl_ray.algorithms.core.rollout import build_policy_network
+def _own_policies(exp: ExperimentConfig, ckpt: Path) -> tuple[dict[str, LogitsFn], Callable]:
+    """marl_ray's own algorithms' policies, as their trainable builds them from the state.
+    Their Box policies act in the env's own units; they are mapped here to RLlib's
+    normalised convention that `_act` reads (`unit_gaussian`)."""
     from marl_ray.trainables import trainable_class
 
-    state = load_state(ckpt)
-    network = trainable_class(exp.algorithm).build_config(exp, 0).network
+    policies, mapping = trainable_class(exp.algorithm).acting_policies(exp, load_state(ckpt))
     env = envs.make_batched(exp.env.name, 1, exp.env.config)
-    net = build_policy_network(env, network, seed=0)  # the checkpoint's weights replace these
-    net.load_state_dict(state["policy_weights"])
-    net.eval()
     space = env.action_spaces[env.possible_agents[0]]
-    to_inputs = (lambda p: p) if net.discrete else partial(unit_gaussian, space=space)
-    if "obs_mean" in state:  # ES normalises observations with its running statistics
-        mean, std = (torch.tensor(state[k], dtype=torch.float32) for k in ("obs_mean", "obs_std"))
-        return {SHARED_POLICY: lambda obs: to_inputs(net((obs - mean) / std)[0])}
-    return {SHARED_POLICY: lambda obs: to_inputs(net(obs)[0])}
+    if isinstance(space, gym.spaces.Discrete):
+        return policies, mapping
+    return {
+        k: (lambda obs, f=f: unit_gaussian(f(obs), space)) for k, f in policies.items()
+    }, mapping
 
 
 def unit_gaussian(params: torch.Tensor, space: gym.spaces.Box) -> torch.Tensor:

@@ -45,6 +45,17 @@ class AlgorithmMetrics:
             self._gauges[name] = g
         return self._gauges[name]
 
+    def policy_gauge(self, name: str, description: str = "") -> metrics.Gauge:
+        """A gauge with a `policy` tag too: `.set(value, tags={"policy": policy_id})`."""
+        key = f"policy:{name}"
+        if key not in self._gauges:
+            g = metrics.Gauge(
+                PREFIX + name, description=description, tag_keys=(*TAG_KEYS, "policy")
+            )
+            g.set_default_tags(self.tags)
+            self._gauges[key] = g
+        return self._gauges[key]
+
     def report_result(self, result: dict[str, Any], iteration_time_s: float) -> None:
         """Sets the gauges of `RESULT_GAUGES` from one Tune result (nested or '/'-keyed), and
         the iteration's wall time as measured by the trainable's `step()`."""

@@ -41,6 +41,7 @@ REGISTRY: dict[str, Algorithm] = {
                 ("MARL_IMPALA", "impala", "ImpalaTrainable"),
                 ("ES", "es", "ESTrainable"),
                 ("ALPHAZERO", "alphazero", "AlphaZeroTrainable"),
+                ("MARL_PPO", "ppo", "PPOTrainable"),
             )
         ),
     )

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from ray import tune
 
+import envs
 from marl_ray.algorithms.checkpoint import load_state, save_state
+from marl_ray.algorithms.core.policy_map import SHARED_POLICY
 from marl_ray.config import ExperimentConfig
 from marl_ray.metrics import AlgorithmMetrics
 from marl_ray.param_space import experiment_from_param_space
@@ -43,6 +46,27 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
     @abc.abstractmethod
     def make_driver(self, config: Any, name_prefix: str, metrics: AlgorithmMetrics):
         """Starts the algorithm's actors; returns its driver."""
+
+    @classmethod
+    def acting_policies(
+        cls, exp: ExperimentConfig, state: dict[str, Any]
+    ) -> tuple[dict[str, Callable[[torch.Tensor], torch.Tensor]], Callable[[str], str]]:
+        """The checkpoint's policies (policy id -> core rows to distribution parameters in
+        the env's own action units) and the agent -> policy id mapping. Default: one network
+        shared by every agent (observations normalised where the state keeps statistics)."""
+        from marl_ray.algorithms.core.rollout import build_policy_network
+
+        network = cls.build_config(exp, 0).network
+        env = envs.make_batched(exp.env.name, 1, exp.env.config)
+        net = build_policy_network(env, network, seed=0)  # the checkpoint's weights replace these
+        net.load_state_dict(state["policy_weights"])
+        net.eval()
+        if "obs_mean" in state:  # ES normalises observations with its running statistics
+            mean, std = (
+                torch.tensor(state[k], dtype=torch.float32) for k in ("obs_mean", "obs_std")
+            )
+            return {SHARED_POLICY: lambda obs: net((obs - mean) / std)[0]}, _shared
+        return {SHARED_POLICY: lambda obs: net(obs)[0]}, _shared
 
     # ---- Tune hooks -------------------------------------------------------------------
 
@@ -99,6 +123,10 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
 
     def cleanup(self) -> None:
         self.driver.stop()
+
+
+def _shared(agent_id: str) -> str:
+    return SHARED_POLICY
 
 
 def _numpy_rng_state() -> dict[str, Any]:

@@ -16,13 +16,12 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 import envs
 from envs import board_games
 from envs.schema import ConfigError
+from marl_ray.algorithms.core.policy_map import SHARED_POLICY, agent_group
 from marl_ray.config import ExperimentConfig
 from marl_ray.rllib import self_play
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
 from marl_ray.rllib.modules import module_spec, module_view
 from marl_ray.rllib.registration import env_id
-
-SHARED_POLICY = "shared"
 
 ALGORITHM_CLASSES = {"PPO": PPO, "APPO": APPO, "IMPALA": IMPALA, "DQN": DQN, "SAC": SAC}
 
@@ -45,7 +44,7 @@ def independent_policy_mapping(agent_id, episode=None, **kwargs) -> str:
 
 def group_policy_mapping(agent_id, episode=None, **kwargs) -> str:
     """Agents of one type share a policy named after the type: `consumer_2` -> `consumer`."""
-    return agent_id.rsplit("_", 1)[0]
+    return agent_group(agent_id)
 
 
 def policy_setup(kind: str, agents: tuple[str, ...]) -> tuple[list[str], Any]:

@@ -1,0 +1,162 @@
+"""Acting in a batched core with several policies: one forward pass per policy per step.
+
+Each policy's rows are its agent slots in every copy, copy-major (`row = copy * n + j` for
+the policy's j-th slot), time-major over the rollout. A row whose slot holds no agent at a
+step (agents that join and leave) is recorded with `mask` false and as terminated: it never
+acts (the slot gets the env's idle action), never enters a loss, and its return neither
+reaches back past the agent's leaving nor forward past a newcomer's joining.
+
+The core runs without autoreset: when a copy finishes, the sampler reads its final
+observations and global state first (a truncated agent's critic bootstraps from them), then
+resets it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+import envs
+from marl_ray.algorithms.core.policy_map import PolicyGroup
+from marl_ray.algorithms.core.policy_network import PolicyNetwork
+from marl_ray.algorithms.core.rollout import EpisodeTracker
+
+
+class PolicyRollout(NamedTuple):
+    """`T` steps of one policy's `R` rows; the critic outputs are the acting network's."""
+
+    obs: torch.Tensor  # [T, R, D] core rows acted on (action masks included)
+    state: torch.Tensor  # [T, R, S] global state beside each row ([T, R, 0] if unused)
+    actions: torch.Tensor  # [T, R] or [T, R, k]
+    log_probs: torch.Tensor  # [T, R] log pi_behaviour(a|s)
+    values: torch.Tensor  # [T, R] critic on the rows acted on
+    rewards: torch.Tensor  # [T, R]
+    terminated: torch.Tensor  # [T, R] bool (absent rows too)
+    truncated: torch.Tensor  # [T, R] bool
+    truncation_values: torch.Tensor  # [T, R] critic on the state a truncated row reached
+    mask: torch.Tensor  # [T, R] bool: the slot held an agent that acted
+    bootstrap_value: torch.Tensor  # [R] critic on the rows after the last step
+
+
+def concat_policy_rollouts(rollouts: list[PolicyRollout]) -> PolicyRollout:
+    """Joins rollouts of one policy along the row axis (time-major fields on axis 1)."""
+    if len(rollouts) == 1:
+        return rollouts[0]
+    return PolicyRollout(
+        **{
+            name: torch.cat(
+                [getattr(r, name) for r in rollouts], dim=0 if name == "bootstrap_value" else 1
+            )
+            for name in PolicyRollout._fields
+        }
+    )
+
+
+class MultiAgentSampler:
+    """Owns a batched core and one network per policy; collects `PolicyRollout`s."""
+
+    def __init__(
+        self,
+        env_name: str,
+        env_config: dict,
+        num_envs: int,
+        groups: list[PolicyGroup],
+        nets: dict[str, PolicyNetwork],
+        seed: int,
+    ):
+        self.env = envs.make_batched(env_name, num_envs, env_config)
+        self.env.autoreset = False
+        self.groups, self.nets = groups, nets
+        self.generator = torch.Generator().manual_seed(seed)
+        self.needs_state = any(net.global_state for net in nets.values())
+        self.obs, _ = self.env.reset(seed=seed)
+        self.tracker = EpisodeTracker(num_envs)
+        self.env_steps = 0
+        self.agent_steps = 0
+
+    def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
+        for policy_id, state in weights.items():
+            self.nets[policy_id].load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+
+    def _rows(self, array: np.ndarray, group: PolicyGroup) -> torch.Tensor:
+        """`[E, A, ...]` -> the group's rows `[E * n, ...]` (copy-major)."""
+        picked = array[:, list(group.columns)]
+        return torch.as_tensor(picked.reshape(-1, *picked.shape[2:]))
+
+    def _state_rows(self, state: np.ndarray | None, group: PolicyGroup) -> torch.Tensor:
+        """The global state `[E, S]` repeated for each of the group's slots: `[E * n, S]`."""
+        if state is None:
+            return torch.empty(self.env.num_envs * len(group.columns), 0)
+        return torch.as_tensor(np.repeat(state, len(group.columns), axis=0))
+
+    @torch.no_grad()
+    def rollout(self, length: int) -> dict[str, PolicyRollout]:
+        env, E = self.env, self.env.num_envs
+        steps: dict[str, list[dict[str, torch.Tensor]]] = {g.policy_id: [] for g in self.groups}
+        for _ in range(length):
+            active = env.active()
+            state = env.state() if self.needs_state else None
+            actions = env.idle_actions()
+            records = {}
+            for group in self.groups:
+                net, cols = self.nets[group.policy_id], list(group.columns)
+                rows, state_rows = self._rows(self.obs, group), self._state_rows(state, group)
+                params, values = net(rows, state_rows)
+                dist = net.distribution(params)
+                sampled = _sample(dist, self.generator)
+                present = active[:, cols]
+                chosen = sampled.numpy().reshape(E, len(cols), *sampled.shape[1:])
+                where = present.reshape(E, len(cols), *([1] * (chosen.ndim - 2)))
+                actions[:, cols] = np.where(where, chosen, actions[:, cols])
+                records[group.policy_id] = {
+                    "obs": rows,
+                    "state": state_rows,
+                    "actions": sampled,
+                    "log_probs": dist.log_prob(sampled),
+                    "values": values,
+                    "mask": torch.as_tensor(present.reshape(-1)),
+                }
+            out = env.step(actions)
+            final_state = env.state() if self.needs_state and out.truncated.any() else None
+            for group in self.groups:
+                record = records[group.policy_id]
+                mask = record["mask"]
+                terminated = self._rows(out.terminated, group) | ~mask
+                truncated = self._rows(out.truncated, group) & ~terminated
+                truncation_values = torch.zeros(len(mask))
+                if truncated.any():
+                    net = self.nets[group.policy_id]
+                    final_rows = self._rows(out.observations, group)[truncated]
+                    final_state_rows = self._state_rows(final_state, group)[truncated]
+                    truncation_values[truncated] = net.value(final_rows, final_state_rows)
+                record.update(
+                    rewards=self._rows(out.rewards, group).float() * mask,
+                    terminated=terminated,
+                    truncated=truncated,
+                    truncation_values=truncation_values,
+                )
+                steps[group.policy_id].append(record)
+            self.tracker.update(out.rewards, out.done, out.infos)
+            self.agent_steps += int(active.sum())
+            self.obs = env.reset_copies(out.done) if out.done.any() else out.observations
+        self.env_steps += length * E
+        state = env.state() if self.needs_state else None
+        result = {}
+        for group in self.groups:
+            net = self.nets[group.policy_id]
+            bootstrap = net.value(self._rows(self.obs, group), self._state_rows(state, group))
+            records = steps[group.policy_id]
+            stacked = {k: torch.stack([r[k] for r in records]) for k in records[0]}
+            result[group.policy_id] = PolicyRollout(**stacked, bootstrap_value=bootstrap)
+        return result
+
+
+def _sample(dist, generator: torch.Generator) -> torch.Tensor:
+    """A draw from `dist` using `generator` (torch distributions take none of their own)."""
+    if isinstance(dist, torch.distributions.Categorical):
+        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+    normal = dist.base_dist
+    noise = torch.randn(normal.loc.shape, generator=generator)
+    return normal.loc + normal.scale * noise

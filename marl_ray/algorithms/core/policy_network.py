@@ -1,0 +1,175 @@
+"""One policy's actor-critic for our multi-agent algorithms, built from its agents' spaces.
+
+The actor reads the agent's own observation; the critic reads the same (`critic_input: own`)
+or the env's global `state()` joined with the agent's own observation (`global_state`,
+MAPPO's agent-specific global state). Observations with an `action_mask` (the PettingZoo
+convention, a `{"observations", "action_mask"}` Dict that the batched core stores as one flat
+row) have their masked actions' logits set to the lowest float: never sampled, probability
+and gradient exactly zero. Box actions are a diagonal Gaussian in the env's own units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Categorical, Distribution, Independent, Normal
+
+import envs
+from envs.core import flat_bounds
+from envs.schema import ConfigError, check
+from marl_ray.algorithms.core.networks import ACTIVATIONS
+
+CRITIC_INPUTS = ("own", "global_state")
+OBS_KEY, MASK_KEY = "observations", "action_mask"
+
+
+@dataclass(frozen=True)
+class PolicyModelConfig:
+    hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
+    """Actor MLP layers."""
+    critic_hidden_sizes: list[int] | None = None
+    """Critic MLP layers (default: the actor's)."""
+    activation: Literal["tanh", "relu", "silu"] = "tanh"
+    critic_input: Literal["own", "global_state"] = "own"
+    initial_log_std: float = 0.0
+    """Box actions: the Gaussian's starting log standard deviation."""
+
+    def __post_init__(self) -> None:
+        sizes = [*self.hidden_sizes, *(self.critic_hidden_sizes or [])]
+        check(all(h > 0 for h in sizes), f"hidden sizes must be positive, got {sizes}")
+
+
+@dataclass(frozen=True)
+class ObservationLayout:
+    """Where a core row (`[D]`, flat) keeps the observation proper and the action mask."""
+
+    obs_index: tuple[int, ...]
+    mask_index: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, core: envs.BatchedEnv, agent: str) -> ObservationLayout:
+        space = core.observation_spaces[agent]
+        width = len(flat_bounds(space)[0])
+        if isinstance(space, gym.spaces.Box):
+            return cls(tuple(range(width)))
+        if isinstance(space, gym.spaces.Dict) and set(space.spaces) == {OBS_KEY, MASK_KEY}:
+            # The core's own view of a row of positions says which positions hold what.
+            view = core.observation_view(np.arange(width, dtype=np.float64))
+            obs_index = tuple(int(i) for i in np.ravel(view[OBS_KEY]))
+            mask_index = tuple(i for i in range(width) if i not in set(obs_index))
+            return cls(obs_index, mask_index)
+        raise ConfigError(
+            f"{core.name}: observations must be a Box or a Dict of {{{OBS_KEY!r}, "
+            f"{MASK_KEY!r}}}, got {space}"
+        )
+
+    @property
+    def masked(self) -> bool:
+        return bool(self.mask_index)
+
+
+def _mlp(size: int, hidden: list[int], activation: str, out: int, gain: float) -> nn.Sequential:
+    act, layers = ACTIVATIONS[activation], []
+    for h in hidden:
+        layers += [nn.Linear(size, h), act()]
+        size = h
+    head = nn.Linear(size, out)
+    layers.append(head)
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            nn.init.orthogonal_(layer.weight, np.sqrt(2) if layer is not head else gain)
+            nn.init.zeros_(layer.bias)
+    return nn.Sequential(*layers)
+
+
+class PolicyNetwork(nn.Module):
+    """`forward(rows, state) -> (distribution parameters, value)`: logits `[N, n]` (masked)
+    or Gaussian means and log stds joined `[N, 2k]`; `state` `[N, S]` only for the
+    global-state critic."""
+
+    def __init__(
+        self,
+        layout: ObservationLayout,
+        action_space: gym.Space,
+        state_size: int,
+        config: PolicyModelConfig,
+    ):
+        super().__init__()
+        self.config = config
+        self.register_buffer("obs_index", torch.tensor(layout.obs_index), persistent=False)
+        self.register_buffer("mask_index", torch.tensor(layout.mask_index, dtype=torch.long),
+                             persistent=False)  # fmt: skip
+        obs_size = len(layout.obs_index)
+        if isinstance(action_space, gym.spaces.Discrete):
+            self.discrete, out = True, int(action_space.n)
+            if layout.masked and len(layout.mask_index) != out:
+                raise ConfigError(
+                    f"action_mask has {len(layout.mask_index)} entries for {out} actions"
+                )
+        elif isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+            if layout.masked:
+                raise ConfigError("action masks need Discrete actions")
+            if not (np.isfinite(action_space.low).all() and np.isfinite(action_space.high).all()):
+                raise ConfigError(f"Box actions need finite bounds, got {action_space}")
+            self.discrete, out = False, action_space.shape[0]
+            self.log_std = nn.Parameter(torch.full((out,), float(config.initial_log_std)))
+        else:
+            raise ConfigError(f"actions must be Discrete or a 1-D Box, got {action_space}")
+        self.masked = layout.masked
+        self.actor = _mlp(obs_size, config.hidden_sizes, config.activation, out, 0.01)
+        self.global_state = config.critic_input == "global_state"
+        critic_size = obs_size + (state_size if self.global_state else 0)
+        critic_hidden = config.critic_hidden_sizes or config.hidden_sizes
+        self.critic = _mlp(critic_size, critic_hidden, config.activation, 1, 1.0)
+
+    def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
+        return rows.flatten(1)[:, self.obs_index]
+
+    def policy(self, rows: torch.Tensor) -> torch.Tensor:
+        """Distribution parameters for core rows `[N, D]`."""
+        out = self.actor(self.own_observations(rows))
+        if self.masked:
+            allowed = rows.flatten(1)[:, self.mask_index] > 0.5
+            out = out.masked_fill(~allowed, torch.finfo(out.dtype).min)
+        if not self.discrete:
+            out = torch.cat([out, self.log_std.expand_as(out)], dim=-1)
+        return out
+
+    def value(self, rows: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = self.own_observations(rows)
+        if self.global_state:
+            inputs = torch.cat([state, inputs], dim=-1)
+        return self.critic(inputs).squeeze(-1)
+
+    def forward(
+        self, rows: torch.Tensor, state: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.policy(rows), self.value(rows, state)
+
+    def distribution(self, params: torch.Tensor) -> Distribution:
+        if self.discrete:
+            return Categorical(logits=params)
+        mean, log_std = params.chunk(2, dim=-1)
+        return Independent(Normal(mean, log_std.exp()), 1)
+
+
+def build_policy_networks(
+    core: envs.BatchedEnv, groups, config: PolicyModelConfig, seed: int
+) -> dict[str, PolicyNetwork]:
+    """One network per policy group; initial weights a function of `seed` alone (each policy
+    from its own offset), torch's global RNG left as it was."""
+    if config.critic_input == "global_state" and core.state_space.shape is None:
+        raise ConfigError(f"{core.name} has no global state()")
+    state_size = int(np.prod(core.state_space.shape))
+    nets = {}
+    for index, group in enumerate(groups):
+        layout = ObservationLayout.of(core, core.possible_agents[group.columns[0]])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed * 1_000_003 + index)
+            nets[group.policy_id] = PolicyNetwork(layout, group.action_space, state_size, config)
+    return nets

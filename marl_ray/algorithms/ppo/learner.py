@@ -1,0 +1,216 @@
+"""The PPO learner without Ray: per policy, GAE over its rollouts, then minibatch epochs of
+the clipped surrogate, value loss and entropy bonus on its present rows only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+import envs
+from marl_ray.algorithms.core.multi_agent_rollout import PolicyRollout, concat_policy_rollouts
+from marl_ray.algorithms.core.policy_map import PolicyGroup, policy_groups
+from marl_ray.algorithms.core.policy_network import PolicyNetwork, build_policy_networks
+from marl_ray.algorithms.core.ppo_math import (
+    RunningMeanStd,
+    clipped_surrogate,
+    gae,
+    normalize_advantages,
+    piecewise_linear,
+    value_loss,
+)
+from marl_ray.algorithms.ppo.config import PPOConfig
+
+
+def build_policies(
+    config: PPOConfig,
+) -> tuple[envs.BatchedEnv, list[PolicyGroup], dict[str, PolicyNetwork]]:
+    """A one-copy core of the env, its policy groups and their initial networks (a function
+    of `config.seed`)."""
+    core = envs.make_batched(config.env, 1, config.env_config)
+    groups = policy_groups(core, config.policies, "MARL_PPO")
+    return core, groups, build_policy_networks(core, groups, config.network, config.seed)
+
+
+class PPOLearner:
+    def __init__(self, config: PPOConfig, device: torch.device | str = "cpu"):
+        self.config = config
+        self.device = torch.device(device)
+        _, self.groups, nets = build_policies(config)
+        self.nets = {k: net.to(self.device) for k, net in nets.items()}
+        self.optimizers = {
+            k: torch.optim.Adam(net.parameters(), lr=config.lr, eps=1e-5)
+            for k, net in self.nets.items()
+        }
+        self.value_stats = {k: RunningMeanStd() for k in self.nets}
+        self.lr, self.entropy_coef = config.lr, config.entropy_coef
+        self.version = 0
+        self.generator = torch.Generator().manual_seed(config.seed)
+
+    # ---- the update -------------------------------------------------------------------
+
+    def update(
+        self, rollouts: list[dict[str, PolicyRollout]], env_steps: int, behaviour_version: int
+    ) -> dict[str, Any]:
+        """One PPO update of every policy on the workers' rollouts; `env_steps` (the run's
+        total so far) drives the schedules."""
+        self._apply_schedules(env_steps)
+        stats = {}
+        for policy_id in self.nets:
+            batch = concat_policy_rollouts([r[policy_id] for r in rollouts])
+            stats[policy_id] = self._update_policy(policy_id, batch)
+        lag = self.version - behaviour_version
+        self.version += 1
+        return {
+            **stats,
+            "policy_lag": float(lag),
+            "lr": self.lr,
+            "entropy_coef": self.entropy_coef,
+        }
+
+    def _apply_schedules(self, env_steps: int) -> None:
+        cfg = self.config
+        if cfg.lr_schedule:
+            self.set_hyperparameters(lr=piecewise_linear(cfg.lr_schedule, env_steps))
+        if cfg.entropy_schedule:
+            self.entropy_coef = piecewise_linear(cfg.entropy_schedule, env_steps)
+
+    def targets(self, policy_id: str, batch: PolicyRollout) -> tuple[torch.Tensor, ...]:
+        """(advantages, value targets, old values) of every row, the last two in the
+        critic's (normalised) units; updates the running return statistics."""
+        cfg, stats = self.config, self.value_stats[policy_id]
+        real = stats.denormalize if cfg.value_normalization else (lambda x: x)
+        values = real(batch.values)
+        out = gae(
+            batch.rewards,
+            values,
+            real(batch.bootstrap_value),
+            batch.terminated,
+            batch.truncated,
+            real(batch.truncation_values),
+            cfg.gamma,
+            cfg.gae_lambda,
+        )
+        if not cfg.value_normalization:
+            return out.advantages, out.returns, batch.values
+        stats.update(out.returns[batch.mask])
+        return out.advantages, stats.normalize(out.returns), stats.normalize(values)
+
+    def _update_policy(self, policy_id: str, batch: PolicyRollout) -> dict[str, float]:
+        cfg, net, optimizer = self.config, self.nets[policy_id], self.optimizers[policy_id]
+        advantages, value_targets, old_values = self.targets(policy_id, batch)
+        present = batch.mask.reshape(-1)
+        rows = {
+            "obs": batch.obs.flatten(0, 1)[present],
+            "state": batch.state.flatten(0, 1)[present],
+            "actions": batch.actions.flatten(0, 1)[present],
+            "log_probs": batch.log_probs.reshape(-1)[present],
+            "advantages": advantages.reshape(-1)[present],
+            "value_targets": value_targets.reshape(-1)[present],
+            "old_values": old_values.reshape(-1)[present],
+        }
+        rows = {k: v.to(self.device) for k, v in rows.items()}
+        n = len(rows["log_probs"])
+        if n == 0:
+            return {"present_rows": 0.0}
+        sums: dict[str, list[float]] = {}
+        epochs_run = 0
+        for _ in range(cfg.num_epochs):
+            order = torch.randperm(n, generator=self.generator).to(self.device)
+            epoch_kl = []
+            for start in range(0, n, cfg.minibatch_size):
+                index = order[start : start + cfg.minibatch_size]
+                figures = self._minibatch_step(
+                    net, optimizer, {k: v[index] for k, v in rows.items()}
+                )
+                epoch_kl.append(figures["approx_kl"])
+                for k, v in figures.items():
+                    sums.setdefault(k, []).append(v)
+            epochs_run += 1
+            if cfg.target_kl is not None and np.mean(epoch_kl) > cfg.target_kl:
+                break
+        with torch.no_grad():
+            predicted = net.value(rows["obs"], rows["state"])
+            target = rows["value_targets"]
+            explained = 1.0 - float((target - predicted).var() / target.var().clamp_min(1e-8))
+        return {
+            **{k: float(np.mean(v)) for k, v in sums.items()},
+            "epochs": float(epochs_run),
+            "present_rows": float(n),
+            "vf_explained_var": explained,
+            "value_mean": self.value_stats[policy_id].mean,
+            "value_std": self.value_stats[policy_id].std,
+        }
+
+    def _minibatch_step(self, net, optimizer, mb: dict[str, torch.Tensor]) -> dict[str, float]:
+        cfg = self.config
+        params, values = net(mb["obs"], mb["state"])
+        dist = net.distribution(params)
+        log_probs = dist.log_prob(mb["actions"])
+        entropy = dist.entropy().mean()
+        policy = clipped_surrogate(
+            log_probs, mb["log_probs"], normalize_advantages(mb["advantages"]), cfg.clip_param
+        )
+        value = value_loss(values, mb["old_values"], mb["value_targets"], cfg.vf_clip_param)
+        total = policy + cfg.value_coef * value - self.entropy_coef * entropy
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        optimizer.step()
+        with torch.no_grad():
+            log_ratio = log_probs - mb["log_probs"]
+            approx_kl = float(((log_ratio.exp() - 1) - log_ratio).mean())
+            clip_fraction = float(((log_ratio.exp() - 1).abs() > cfg.clip_param).float().mean())
+        return {
+            "total_loss": float(total.detach()),
+            "policy_loss": float(policy.detach()),
+            "vf_loss": float(value.detach()),
+            "entropy": float(entropy.detach()),
+            "approx_kl": approx_kl,
+            "clip_fraction": clip_fraction,
+            "grad_norm": float(grad_norm),
+        }
+
+    # ---- weights, hyperparameters, state -------------------------------------------------
+
+    def get_weights(self) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
+        return self.version, {
+            k: {n: v.detach().cpu().clone().numpy() for n, v in net.state_dict().items()}
+            for k, net in self.nets.items()
+        }
+
+    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
+        if lr is not None:
+            self.lr = float(lr)
+            for optimizer in self.optimizers.values():
+                for group in optimizer.param_groups:
+                    group["lr"] = self.lr
+        if entropy_coef is not None:
+            self.entropy_coef = float(entropy_coef)
+
+    def policy_weights(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {
+            k: {n: v.detach().cpu().clone() for n, v in net.state_dict().items()}
+            for k, net in self.nets.items()
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "weights": self.policy_weights(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "value_stats": {k: s.state_dict() for k, s in self.value_stats.items()},
+            "version": self.version,
+            "lr": self.lr,
+            "entropy_coef": self.entropy_coef,
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, net in self.nets.items():
+            net.load_state_dict(state["weights"][k])
+            self.optimizers[k].load_state_dict(state["optimizers"][k])
+            self.value_stats[k].load_state_dict(state["value_stats"][k])
+        self.version = int(state["version"])
+        self.generator.set_state(state["generator"])
+        self.set_hyperparameters(float(state["lr"]), float(state["entropy_coef"]))
