@@ -17,7 +17,7 @@ import yaml
 import envs
 from envs.schema import ConfigError, check, from_mapping
 from marl_ray.storage import check_storage_path
-from marl_ray.trainables import ALGORITHMS
+from marl_ray.trainables import ALGORITHMS, MODULES, POLICY_SETUPS, REGISTRY
 
 SEARCH_TYPES = ("grid_search", "choice", "uniform", "loguniform", "randint")
 
@@ -77,7 +77,7 @@ class SelfPlaySection:
 
 @dataclass(frozen=True)
 class MultiAgentSection:
-    policies: Literal["shared", "independent", "by_group", "self_play"] = "shared"
+    policies: Literal[POLICY_SETUPS] = "shared"
     """shared: one policy for every agent; independent: one policy per agent; by_group: one
     policy per agent type, the agent id without its index (`consumer_2` -> `consumer`);
     self_play: `main` learns against a pool of its frozen snapshots (competitive envs)."""
@@ -86,9 +86,7 @@ class MultiAgentSection:
 
 @dataclass(frozen=True)
 class ModelSection:
-    module: Literal[
-        "default", "mlp", "action_mask", "centralized_critic", "grid_cnn", "attention_comm"
-    ] = "default"
+    module: Literal[MODULES] = "default"
     """default: RLlib's own MLP built from the keys below (our algorithms use them too);
     otherwise one of marl_ray's RLModules, configured by `options`."""
     options: dict[str, Any] = field(default_factory=dict)
@@ -298,6 +296,11 @@ class ExperimentConfig:
     cloud URI (s3://bucket/runs, gs://..., file:///shared/runs) that every node reaches."""
 
     def __post_init__(self) -> None:
+        dynamic = self.env.name in envs.names() and envs.core_class(self.env.name).dynamic_agents
+        problem = REGISTRY[self.algorithm].problem(
+            self.multi_agent.policies, self.model.module, dynamic
+        )
+        check(problem is None, problem or "")
         for key in self.tune.pbt.hyperparam_mutations:
             check_key_path(key, type(self))
         storage_error = check_storage_path(self.storage_path)

@@ -87,10 +87,8 @@ def test_module_options_are_validated():
         )
     with pytest.raises(ConfigError, match="model.options configure a model.module"):
         load_experiment(DEMO, ["model.options={hidden_sizes: [8]}"])
-    with pytest.raises(ConfigError, match="needs RLlib's default model"):
-        build_algorithm_config(
-            load_experiment(DEMO, ["algorithm=DQN", "model.module=mlp", "training={}"])
-        )
+    with pytest.raises(ConfigError, match="not available with DQN; allowed: default"):
+        load_experiment(DEMO, ["algorithm=DQN", "model.module=mlp", "training={}"])
 
 
 MASKED = ["env.config.action_mask=true", "model.module=action_mask"]

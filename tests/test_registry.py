@@ -4,12 +4,14 @@ what `marl-ray status` recognises as trial actors."""
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 
 import pytest
 
-from marl_ray.config import ExperimentConfig
+from envs.schema import ConfigError
+from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.jobs import status
-from marl_ray.trainables import ALGORITHMS, REGISTRY, trainable_class
+from marl_ray.trainables import ALGORITHMS, REGISTRY, capability_table, trainable_class
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
@@ -25,3 +27,25 @@ def test_the_config_allows_exactly_the_registered_algorithms():
     assert "AlphaZeroTrainable" in status.TRIAL_CLASS_NAMES
     with pytest.raises(KeyError, match="known: PPO"):
         trainable_class("NOPE")
+
+
+def test_capabilities_are_checked_when_the_experiment_is_read():
+    base = {"env": {"name": "grid_world"}, "storage_path": "results"}
+
+    def build(**sections):
+        return build_experiment({**base, **sections})
+
+    build(algorithm="MARL_PPO", multi_agent={"policies": "independent"})
+    with pytest.raises(ConfigError, match="A3C does not train multi_agent.policies=by_group"):
+        build(algorithm="A3C", multi_agent={"policies": "by_group"})
+    with pytest.raises(ConfigError, match="not available with ES; allowed: default"):
+        build(algorithm="ES", model={"module": "mlp"})
+    with pytest.raises(ConfigError, match="fixed set of agents.*MARL_PPO"):
+        build(algorithm="MARL_IMPALA", env={"name": "vehicles"})
+    with pytest.raises(ConfigError, match="join and leave"):
+        build(algorithm="PPO", env={"name": "vehicles"}, multi_agent={"policies": "self_play"})
+
+
+def test_the_readme_table_is_the_registry():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert capability_table() in readme

@@ -100,11 +100,6 @@ def rl_module_settings(exp: ExperimentConfig) -> dict[str, Any]:
             vf_share_layers=exp.model.vf_share_layers,
         )
         return {"model_config": model}
-    if exp.algorithm in REPLAY_ALGORITHMS:
-        raise ConfigError(
-            f"model.module={exp.model.module} is an actor-critic module for PPO, APPO and "
-            f"IMPALA; {exp.algorithm} needs RLlib's default model"
-        )
     return {"rl_module_spec": module_spec(exp.model.module, exp.model.options)}
 
 
@@ -120,12 +115,6 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
             f"multi-agent envs ({', '.join(envs.names())}); use a marl_ray algorithm for it"
         )
     core = envs.make_batched(exp.env.name, 1, exp.env.config)
-    if core.dynamic_agents and exp.multi_agent.policies in ("independent", "self_play"):
-        raise ConfigError(
-            f"multi_agent.policies={exp.multi_agent.policies} needs a fixed set of agents, "
-            f"but {exp.env.name}'s agents join and leave (an id per vehicle); use shared "
-            "or by_group"
-        )
     agents = core.episode_agent_ids
     policies, mapping = policy_setup(exp.multi_agent.policies, agents)
     res = exp.resources

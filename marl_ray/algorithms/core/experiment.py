@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import envs
 from envs.schema import ConfigError, check, from_mapping
 from marl_ray.algorithms.core.networks import NetworkConfig
 from marl_ray.config import ExperimentConfig
@@ -42,18 +41,16 @@ def own_algorithm_config(
     learner_gpus: int | None = None,
     network_extra: tuple[str, ...] = NETWORK_EXTRA,
     build_network: Callable[[ExperimentConfig, dict[str, Any]], Any] | None = None,
-    multi_agent: bool = False,
+    policies: bool = False,
 ) -> T:
     """`cls` filled from `exp`: env, network, the `training_keys` that are set,
     `training.extra` limited to `extra_keys` + `network_extra`, and `resources` onto the
     `workers` / `envs_per_worker` / `cpus_per_worker` fields. The network is
     `build_network(exp, network extras)`; by default the MLP of `model` with
-    `training.extra.encoder/conv_channels`. A `multi_agent` algorithm takes
-    `multi_agent.policies` (into its `policies` field), agents that join and leave, and reads
-    `model.module` in its `build_network`; the others train one shared policy."""
+    `training.extra.encoder/conv_channels`. With `policies`, `multi_agent.policies` goes
+    into the config's `policies` field. What the algorithm accepts (policy setups, modules,
+    agents that join and leave) is checked by the experiment itself (the registry)."""
     t, r = exp.training, exp.resources
-    if not multi_agent:
-        _check_one_shared_policy(exp, algorithm)
     allowed_extra = (*extra_keys, *network_extra)
     set_keys = [
         f.name
@@ -87,7 +84,7 @@ def own_algorithm_config(
         **{training_keys[k]: getattr(t, k) for k in set_keys},
         **extra,
     }
-    if multi_agent:
+    if policies:
         values["policies"] = exp.multi_agent.policies
     if envs_per_worker:
         values[envs_per_worker] = r.num_envs_per_env_runner
@@ -97,27 +94,6 @@ def own_algorithm_config(
         return from_mapping(cls, values)
     except ConfigError as exc:
         raise ConfigError(f"{algorithm}: {exc}") from None
-
-
-def _check_one_shared_policy(exp: ExperimentConfig, algorithm: str) -> None:
-    """Algorithms not yet on the multi-agent core: one MLP shared by a fixed set of agents."""
-    if exp.multi_agent.policies != "shared":
-        raise ConfigError(
-            f"{algorithm} trains one policy shared by every agent; multi_agent.policies="
-            f"{exp.multi_agent.policies} needs MARL_PPO or an RLlib algorithm (allowed "
-            "here: shared)"
-        )
-    if exp.env.name in envs.names() and envs.core_class(exp.env.name).dynamic_agents:
-        raise ConfigError(
-            f"{algorithm} steps a fixed set of agents; {exp.env.name}'s agents join and leave "
-            "during an episode: train it with MARL_PPO or an RLlib algorithm (PPO, APPO)"
-        )
-    if exp.model.module != "default":
-        raise ConfigError(
-            f"model.module={exp.model.module} is an RLlib RLModule; {algorithm} builds its own "
-            "network (model.hidden_sizes/activation for the MLP algorithms, "
-            "training.extra.channels/res_blocks for ALPHAZERO)"
-        )
 
 
 def _mlp_network(exp: ExperimentConfig, extra: dict[str, Any]) -> NetworkConfig:

@@ -14,9 +14,9 @@ import gymnasium as gym
 
 import envs
 from envs.schema import ConfigError
+from marl_ray.trainables import POLICY_SETUPS
 
 SHARED_POLICY = "shared"
-POLICY_SETUPS = ("shared", "independent", "by_group", "self_play")
 
 
 def agent_group(agent_id: str) -> str:
@@ -47,11 +47,8 @@ def policy_groups(core: envs.BatchedEnv, setup: str, algorithm: str) -> list[Pol
         )
     slots = core.possible_agents
     if core.dynamic_agents:
-        if setup == "independent":
-            raise ConfigError(
-                f"multi_agent.policies=independent needs a fixed set of agents, but "
-                f"{core.name}'s agents join and leave (an id per vehicle); use shared or by_group"
-            )
+        if setup == "independent":  # experiment files are refused earlier (the registry)
+            raise ConfigError(f"{core.name}: agents join and leave; use shared or by_group")
         groups = sorted({agent_group(a) for a in core.episode_agent_ids})
         if setup == "by_group" and len(groups) > 1:
             raise ConfigError(

@@ -32,7 +32,7 @@ class PPOConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_param: float = 0.2
-    vf_clip_param: float | None = None
+    value_clip: float | None = None
     """Value clipping around the acting critic's values (normalised units); null: off."""
     value_coef: float = 0.5
     entropy_coef: float = 0.0
@@ -60,7 +60,7 @@ class PPOConfig:
         check(self.num_epochs >= 1, "training.num_epochs must be >= 1")
         check(0 <= self.gae_lambda <= 1, "training.gae_lambda must be in [0, 1]")
         check(self.clip_param > 0, "training.clip_param must be > 0")
-        check(self.vf_clip_param is None or self.vf_clip_param > 0, "vf_clip_param must be > 0")
+        check(self.value_clip is None or self.value_clip > 0, "value_clip must be > 0")
         check(self.target_kl is None or self.target_kl > 0, "target_kl must be > 0")
         check(self.updates_per_iteration >= 1, "training.extra.updates_per_iteration >= 1")
         for name in ("lr_schedule", "entropy_schedule"):
@@ -81,7 +81,7 @@ class PPOConfig:
 
 EXTRA_KEYS = (
     "lr_schedule",
-    "vf_clip_param",
+    "value_clip",
     "entropy_schedule",
     "value_normalization",
     "target_kl",
@@ -100,8 +100,6 @@ TRAINING_KEYS = {
     "clip_param": "clip_param",
     "vf_loss_coeff": "value_coef",
 }
-# model.module -> what it means for our network (the RLlib module of the same name).
-MODULES = ("default", "mlp", "centralized_critic", "action_mask")
 
 
 def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelConfig:
@@ -115,11 +113,6 @@ def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelCon
             raise ConfigError("MARL_PPO keeps separate actor and critic networks; "
                               "set model.vf_share_layers: false")  # fmt: skip
         return PolicyModelConfig(hidden_sizes=list(model.hidden_sizes), activation=activation)
-    if model.module not in MODULES:
-        raise ConfigError(
-            f"model.module={model.module} is not available with MARL_PPO; allowed: "
-            f"{', '.join(MODULES)} (grid_cnn and attention_comm: train with PPO)"
-        )
     from marl_ray.rllib.modules import module_options
 
     options = module_options(model.module, model.options)
@@ -153,5 +146,5 @@ def ppo_config(exp: ExperimentConfig, learner_gpus: int = 0) -> PPOConfig:
         learner_gpus=learner_gpus,
         network_extra=(),
         build_network=policy_model,
-        multi_agent=True,
+        policies=True,
     )

@@ -152,7 +152,7 @@ class PPOLearner:
         policy = clipped_surrogate(
             log_probs, mb["log_probs"], normalize_advantages(mb["advantages"]), cfg.clip_param
         )
-        value = value_loss(values, mb["old_values"], mb["value_targets"], cfg.vf_clip_param)
+        value = value_loss(values, mb["old_values"], mb["value_targets"], cfg.value_clip)
         total = policy + cfg.value_coef * value - self.entropy_coef * entropy
         optimizer.zero_grad(set_to_none=True)
         total.backward()
