@@ -9,6 +9,9 @@ agent's own observation (`model.module: mlp`, separate value trunk). Both critic
 - `pz/simple_spread` (mpe2, N=3; tune_configs/simple_spread_ppo.yaml): mean episode return
   (sum over agents) on 200 fresh episodes; the global state is every agent's observation.
 
+`--algorithm MARL_PPO` runs both sides with our distributed PPO (2 workers x 32 env copies,
+batch 3200 env steps) instead of RLlib's; `--seeds 0 1 2 3 4` for five seeds.
+
 Each training seed s is evaluated on the episodes of seed 1000 + s, the same for both sides.
 Prints one JSON line last: per env {"mappo", "ippo"}, each {"mean", "ci" (95 % percentile
 bootstrap over seeds), "n", "values"}, with "env_steps" and wall times; the target is
@@ -41,9 +44,21 @@ ENVS = {  # name -> (experiment file, figure read from the evaluation)
     "grid_world": ("grid_world_mappo.yaml", "success_rate"),
     "simple_spread": ("simple_spread_ppo.yaml", "episode_return_mean"),
 }
+# Our distributed PPO runs the same files with its own sampling: 2 workers x 32 copies
+# (a batch a multiple of 64 copies), the same actor, critics, lr, epochs and entropy.
+OURS = [
+    "algorithm=MARL_PPO",
+    "resources.num_env_runners=2",
+    "resources.num_envs_per_env_runner=32",
+    "resources.num_cpus_per_env_runner=0.5",
+    "training.train_batch_size=3200",
+    "training.minibatch_size=2400",
+    "training.extra={updates_per_iteration: 2}",
+]
+ALGORITHMS = {"PPO": [], "MARL_PPO": OURS}
 
 
-def compare(env: str, env_steps: int, episodes: int, seeds: list[int]) -> dict:
+def compare(env: str, env_steps: int, episodes: int, seeds: list[int], algorithm: str) -> dict:
     """Trains both sides on every seed; each side's figure summarised over the seeds."""
     config_file, figure = ENVS[env]
     values: dict[str, list[float]] = {side: [] for side in SIDES}
@@ -51,7 +66,8 @@ def compare(env: str, env_steps: int, episodes: int, seeds: list[int]) -> dict:
     for seed in seeds:
         budget = [f"stop.timesteps_total={env_steps}", "stop.time_total_s=null", f"seed={seed}"]
         for side, extra in SIDES.items():
-            _, checkpoint, wall_s, steps = train(config_file, [*budget, *extra])
+            overrides = [*ALGORITHMS[algorithm], *budget, *extra]
+            _, checkpoint, wall_s, steps = train(config_file, overrides)
             result = evaluate_checkpoint(checkpoint, episodes=episodes, seed=1000 + seed)
             values[side].append(round(float(getattr(result, figure)), 4))
             report["wall_s"][side].append(round(wall_s, 1))
@@ -70,15 +86,22 @@ def main() -> None:
     parser.add_argument("--simple-spread-episodes", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--envs", nargs="+", choices=list(ENVS), default=list(ENVS))
+    parser.add_argument("--algorithm", choices=list(ALGORITHMS), default="PPO")
     args = parser.parse_args()
     if len(args.seeds) < 3:
         parser.error("--seeds: a comparison of learning needs at least 3 seeds per side")
-    report: dict = {"seeds": args.seeds}
+    report: dict = {"algorithm": args.algorithm, "seeds": args.seeds}
     if "grid_world" in args.envs:
-        report["grid_world"] = compare("grid_world", args.env_steps, args.episodes, args.seeds)
+        report["grid_world"] = compare(
+            "grid_world", args.env_steps, args.episodes, args.seeds, args.algorithm
+        )
     if "simple_spread" in args.envs:
         report["simple_spread"] = compare(
-            "simple_spread", args.simple_spread_steps, args.simple_spread_episodes, args.seeds
+            "simple_spread",
+            args.simple_spread_steps,
+            args.simple_spread_episodes,
+            args.seeds,
+            args.algorithm,
         )
     print(json.dumps(report))
 

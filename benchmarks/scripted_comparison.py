@@ -26,6 +26,16 @@ def add_overrides_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
 
+def stop_overrides(args: argparse.Namespace) -> list[str]:
+    """`--max-env-steps` / `--max-seconds` as stop overrides; unset ones keep the file's."""
+    out = []
+    if args.max_env_steps is not None:
+        out.append(f"stop.timesteps_total={args.max_env_steps}")
+    if args.max_seconds is not None:
+        out.append(f"stop.time_total_s={args.max_seconds}")
+    return out
+
+
 def train(config_file: str, overrides: Sequence[str]) -> tuple[ExperimentConfig, str, float, int]:
     """Trains one trial; returns the experiment, its final checkpoint, wall time, env steps."""
     storage = tempfile.mkdtemp(prefix=Path(config_file).stem + "_")
