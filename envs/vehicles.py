@@ -189,6 +189,9 @@ class VehiclesConfig:
         return self.max_vehicles if self.scenario == "intersection" else self.num_followers
 
 
+ARRIVAL_BLOCK = 256  # steps of arrival counts drawn at once
+
+
 @dataclass
 class TrafficStreams:
     """One copy's exogenous randomness for one episode, independent of the actions."""
@@ -198,6 +201,10 @@ class TrafficStreams:
     routes: list[np.random.Generator]  # per approach: turns in arrival order
     leader: np.random.Generator  # platoon leader's speed changes
     waiting: list[deque[int]]  # per approach: arrival steps of vehicles not yet entered
+    arrival_block: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int64))
+    """Arrival counts drawn ahead, `[steps, 4]`: the same numbers as one draw per step (numpy
+    draws a block element by element from the same generator), at a fraction of the cost."""
+    arrival_index: int = 0
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> TrafficStreams:
@@ -207,6 +214,14 @@ class TrafficStreams:
             for s in np.random.SeedSequence(int(rng.integers(2**63))).spawn(7)
         )
         return cls(start, arrivals, routes, leader, [deque() for _ in range(4)])
+
+    def next_arrivals(self, p: float) -> np.ndarray:
+        """This step's Poisson(p) arrival count on each of the 4 approaches."""
+        if self.arrival_index == len(self.arrival_block):
+            self.arrival_block = self.arrivals.poisson(p, (ARRIVAL_BLOCK, 4))
+            self.arrival_index = 0
+        self.arrival_index += 1
+        return self.arrival_block[self.arrival_index - 1]
 
 
 class Vehicles(BatchedEnv):
@@ -461,14 +476,14 @@ class Vehicles(BatchedEnv):
         Returns the slots that joined and each copy's number of arrivals."""
         c = self.config
         joined = np.zeros((self.num_envs, c.slots), dtype=bool)
-        counts = np.zeros(self.num_envs, dtype=np.int64)
         p = c.arrival_rate * c.dt
-        for e in range(self.num_envs):
-            waiting = self.traffic[e].waiting
-            arrived = self.traffic[e].arrivals.poisson(p, 4)
-            if not open_copies[e]:
-                continue
-            counts[e] = arrived.sum()
+        arrived_all = np.stack([t.next_arrivals(p) for t in self.traffic])
+        arrived_all[~open_copies] = 0
+        counts = arrived_all.sum(axis=1)
+        busy = counts > 0
+        busy |= np.array([any(t.waiting) for t in self.traffic]) & open_copies
+        for e in np.flatnonzero(busy):  # copies with a vehicle arriving or waiting
+            waiting, arrived = self.traffic[e].waiting, arrived_all[e]
             for approach in np.flatnonzero(arrived):
                 waiting[approach].extend([int(self.steps[e])] * arrived[approach])
             for approach in (a for a in range(4) if waiting[a]):
@@ -576,25 +591,22 @@ class Vehicles(BatchedEnv):
             blockers = self._blockers().sum(axis=2)
             own[..., OWN_FEATURES] = blockers == 0
             own[..., OWN_FEATURES + 1] = np.minimum(blockers / 4.0, 1.0)
-        near = np.zeros((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
         order = np.argsort(dist, axis=2, kind="stable")[..., :n_near]
-        d = np.take_along_axis(dist, order, 2)
-        seen = d <= radius
-        pick = lambda a: np.take_along_axis(a, order, 2)  # noqa: E731
-        near[..., 0] = np.clip(pick(forward) / radius, -1, 1)
-        near[..., 1] = np.clip(pick(left) / radius, -1, 1)
-        near[..., 2] = np.cos(pick(dh))
-        near[..., 3] = np.sin(pick(dh))
-        near[..., 4] = (
-            np.take_along_axis(np.broadcast_to(v[:, None, :], dist.shape), order, 2) / c.v_max
-        )
-        near[..., 5] = np.take_along_axis(
-            np.broadcast_to(box_dist[:, None, :], dist.shape), order, 2
-        )
-        near[..., 6] = np.take_along_axis(np.broadcast_to(in_box[:, None, :], dist.shape), order, 2)
-        conflict = self.conflicts[self.route[:, :, None], route[:, None, :]]
-        near[..., 7] = pick(conflict)
-        near[..., 8] = pick(vid[:, None, :] < self.vid[:, :, None])
+        # Index arrays that pick each slot's nearest others: `a[copy, slot, order]` of an
+        # `[E, K, N]` array, `a[copy, order]` of a per-vehicle `[E, N]` one.
+        copy, slot = np.arange(self.num_envs)[:, None, None], np.arange(k)[None, :, None]
+        seen = dist[copy, slot, order] <= radius
+        near = np.empty((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
+        near[..., 0] = np.clip(forward[copy, slot, order] / radius, -1, 1)
+        near[..., 1] = np.clip(left[copy, slot, order] / radius, -1, 1)
+        picked_dh = dh[copy, slot, order]
+        near[..., 2] = np.cos(picked_dh)
+        near[..., 3] = np.sin(picked_dh)
+        near[..., 4] = v[copy, order] / c.v_max
+        near[..., 5] = box_dist[copy, order]
+        near[..., 6] = in_box[copy, order]
+        near[..., 7] = self.conflicts[self.route[:, :, None], route[copy, order]]
+        near[..., 8] = vid[copy, order] < self.vid[:, :, None]
         near[..., 9] = 1.0
         near *= seen[..., None]
         obs = np.concatenate([own, near.reshape(self.num_envs, k, -1)], axis=2)
