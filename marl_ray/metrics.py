@@ -56,6 +56,16 @@ class AlgorithmMetrics:
             self._gauges[key] = g
         return self._gauges[key]
 
+    def report_policies(self, figures: dict[str, Any], keys: tuple[str, ...]) -> None:
+        """Sets `keys` of every per-policy dict in a learner's `figures` as policy-tagged
+        gauges (`marl_ray_<key>{policy=...}`)."""
+        for policy_id, stats in figures.items():
+            if isinstance(stats, dict):
+                for key in keys:
+                    if key in stats:
+                        gauge = self.policy_gauge(key, f"Per-policy {key.replace('_', ' ')}")
+                        gauge.set(float(stats[key]), tags={"policy": policy_id})
+
     def report_result(self, result: dict[str, Any], iteration_time_s: float) -> None:
         """Sets the gauges of `RESULT_GAUGES` from one Tune result (nested or '/'-keyed), and
         the iteration's wall time as measured by the trainable's `step()`."""

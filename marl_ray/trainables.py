@@ -90,6 +90,13 @@ def _own(name: str, package: str, cls: str, what: str, **capabilities) -> Algori
 
 
 ACTOR_CRITIC_MODULES = {"modules": MODULES, "global_state_critic": True}
+# Our algorithms on the multi-agent core (marl_ray/algorithms/core/policy_map.py and friends).
+CORE = {
+    "policies": ("shared", "independent", "by_group"),
+    "dynamic_agents": True,
+    "modules": ("default", "mlp", "centralized_critic", "action_mask"),
+    "global_state_critic": True,
+}
 REGISTRY: dict[str, Algorithm] = {
     a.name: a
     for a in (
@@ -99,7 +106,7 @@ REGISTRY: dict[str, Algorithm] = {
         _rllib("DQN", "RLlib's DQN", actions=("Discrete",)),
         _rllib("SAC", "RLlib's SAC", actions=("Box",)),
         _own("A3C", "a3c", "A3CTrainable", "asynchronous advantage actor-critic"),
-        _own("MARL_IMPALA", "impala", "ImpalaTrainable", "IMPALA with V-trace"),
+        _own("MARL_IMPALA", "impala", "ImpalaTrainable", "IMPALA with V-trace", **CORE),
         _own("ES", "es", "ESTrainable", "evolution strategies (OpenAI ES)"),
         _own(
             "ALPHAZERO",
@@ -113,10 +120,7 @@ REGISTRY: dict[str, Algorithm] = {
             "ppo",
             "PPOTrainable",
             "distributed PPO (IPPO / MAPPO)",
-            policies=("shared", "independent", "by_group"),
-            dynamic_agents=True,
-            modules=("default", "mlp", "centralized_critic", "action_mask"),
-            global_state_critic=True,
+            **CORE,
         ),
     )
 }

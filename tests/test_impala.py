@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,10 @@ import pytest
 import ray
 import torch
 
-from marl_ray.algorithms.core.rollout import RolloutWorker, build_policy_network
+from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, concat_policy_rollouts
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.impala.driver import ImpalaDriver
-from marl_ray.algorithms.impala.learner import ImpalaLearner, concat_rollouts
+from marl_ray.algorithms.impala.learner import ImpalaLearner, build_policies
 from marl_ray.algorithms.impala.trainable import ImpalaTrainable
 from marl_ray.cli import main
 from marl_ray.config import load_experiment
@@ -34,42 +35,59 @@ SMALL = ImpalaConfig(
 )
 
 
+def sampler(config: ImpalaConfig, num_envs: int, seed: int) -> MultiAgentSampler:
+    _, groups, nets = build_policies(config)
+    return MultiAgentSampler(config.env, config.env_config, num_envs, groups, nets, seed)
+
+
 def test_a_learner_step_lowers_the_loss_on_its_batch():
     """With the V-trace targets held fixed, one step lowers the loss it descended."""
-    worker = RolloutWorker("grid_world", {}, 16, SMALL.network, seed=3)
-    batch = concat_rollouts([worker.rollout(10), worker.rollout(10)])
-    net = build_policy_network(worker.env, SMALL.network, seed=0)
-    learner = ImpalaLearner(
-        net, ImpalaConfig(**{**SMALL.__dict__, "lr": 1e-3}), torch.device("cpu")
-    )
-    losses, _, targets = learner.loss(batch)
-    stats = learner.update([batch], behaviour_versions=[0])
+    config = replace(SMALL, lr=1e-3)
+    worker = sampler(config, 16, seed=3)
+    batch = concat_policy_rollouts([worker.rollout(10)["shared"], worker.rollout(10)["shared"]])
+    learner = ImpalaLearner(config, torch.device("cpu"))
+    losses, _, targets = learner.loss("shared", batch)
+    stats = learner.update([{"shared": batch}], behaviour_versions=[0])
     before, after = (
         float(losses.total.detach()),
-        float(learner.loss(batch, targets)[0].total.detach()),
+        float(learner.loss("shared", batch, targets)[0].total.detach()),
     )
     assert after < before
     assert learner.version == 1 and stats["policy_lag"] == 0.0
 
 
 def test_box_actions_keep_the_behaviour_std():
-    """V-trace's rho compares the stored behaviour Gaussian (means and log stds) with the
-    learner's current one: moving only the learner's log-std must move rho off 1."""
-    worker = RolloutWorker("resource_allocation", {}, 8, SMALL.network, seed=5)
-    batch = worker.rollout(10)
-    learner = ImpalaLearner(build_policy_network(worker.env, SMALL.network, 0), SMALL, "cpu")
-    learner.net.load_state_dict(worker.net.state_dict())
-    assert learner.loss(batch)[1]["mean_rho"] == pytest.approx(1.0, abs=1e-5)
+    """V-trace's rho compares the behaviour policy's probability of each action (whatever
+    its std) with the learner's current one: moving only the learner's log-std must move
+    rho off 1."""
+    config = replace(SMALL, env="resource_allocation")
+    worker = sampler(config, 8, seed=5)
+    batch = worker.rollout(10)["shared"]
+    learner = ImpalaLearner(config, "cpu")
+    learner.nets["shared"].load_state_dict(worker.nets["shared"].state_dict())
+    assert learner.loss("shared", batch)[1]["mean_rho"] == pytest.approx(1.0, abs=1e-5)
     with torch.no_grad():
-        learner.net.log_std += 0.5
-    assert abs(learner.loss(batch)[1]["mean_rho"] - 1.0) > 0.05
+        learner.nets["shared"].log_std += 0.5
+    assert abs(learner.loss("shared", batch)[1]["mean_rho"] - 1.0) > 0.05
 
 
 def test_run_time_hyperparameters_reach_the_optimiser():
-    worker = RolloutWorker("grid_world", {}, 4, SMALL.network, seed=1)
-    learner = ImpalaLearner(build_policy_network(worker.env, SMALL.network, 0), SMALL, "cpu")
+    learner = ImpalaLearner(SMALL, "cpu")
     learner.set_hyperparameters(lr=0.123, entropy_coef=0.5)
-    assert learner.optimizer.param_groups[0]["lr"] == 0.123 and learner.entropy_coef == 0.5
+    assert learner.optimizers["shared"].param_groups[0]["lr"] == 0.123
+    assert learner.entropy_coef == 0.5
+
+
+def test_vehicles_train_with_a_presence_mask_and_groups_get_their_own_networks():
+    """The retrofit: agents that join and leave, and one network per agent type."""
+    vehicles = replace(SMALL, env="vehicles", env_config={"max_seconds": 20})
+    batch = sampler(vehicles, 4, seed=2).rollout(40)
+    assert not bool(batch["shared"].mask.all())
+    stats = ImpalaLearner(vehicles, "cpu").update([batch], behaviour_versions=[0])
+    assert stats["shared"]["present_rows"] == float(batch["shared"].mask.sum())
+    grid = replace(SMALL, env="smart_grid", env_config={}, policies="by_group")
+    stats = ImpalaLearner(grid, "cpu").update([sampler(grid, 4, 1).rollout(12)], [0])
+    assert {"thermal", "renewable", "consumer", "storage"} <= set(stats)
 
 
 def test_queue_bound_holds_and_a_killed_actor_is_replaced(ray_session):
@@ -106,8 +124,8 @@ def test_trainable_checkpoint_round_trip_and_fake_gpu(ray_session, tmp_path):
         second.load_checkpoint(str(tmp_path))
         restored = ray.get(second.driver.learner.state_dict.remote())
         assert restored["version"] == saved["version"] == 3
-        for k, v in saved["weights"].items():
-            assert torch.equal(v, restored["weights"][k])
+        for k, v in saved["weights"]["shared"].items():
+            assert torch.equal(v, restored["weights"]["shared"][k])
         assert second.driver.env_steps == first.driver.env_steps
         assert second.train()["learners"]["learner_updates"] == 6
     finally:

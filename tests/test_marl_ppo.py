@@ -75,14 +75,9 @@ def test_config_refuses_modules_it_cannot_build_and_uneven_batches():
         ppo_config(load_experiment(GRID, ["model.module=attention_comm"]))
     with pytest.raises(ConfigError, match="multiple of the env copies"):
         ppo_config(load_experiment(GRID, ["training.train_batch_size=100"]))
-    with pytest.raises(ConfigError, match="shared"):  # not-yet-retrofitted algorithms say so
-        from marl_ray.algorithms.impala.config import impala_config
-
-        impala_config(
-            load_experiment(
-                str(ROOT / "tune_configs" / "impala_grid_world.yaml"),
-                ["multi_agent.policies=independent"],
-            )
+    with pytest.raises(ConfigError, match="A3C does not train"):  # not retrofitted yet
+        load_experiment(
+            str(ROOT / "tune_configs" / "a3c_grid_world.yaml"), ["multi_agent.policies=independent"]
         )
 
 

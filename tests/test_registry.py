@@ -40,8 +40,9 @@ def test_capabilities_are_checked_when_the_experiment_is_read():
         build(algorithm="A3C", multi_agent={"policies": "by_group"})
     with pytest.raises(ConfigError, match="not available with ES; allowed: default"):
         build(algorithm="ES", model={"module": "mlp"})
-    with pytest.raises(ConfigError, match="fixed set of agents.*MARL_PPO"):
-        build(algorithm="MARL_IMPALA", env={"name": "vehicles"})
+    build(algorithm="MARL_IMPALA", env={"name": "vehicles"})
+    with pytest.raises(ConfigError, match="fixed set of agents.*MARL_IMPALA, MARL_PPO"):
+        build(algorithm="A3C", env={"name": "vehicles"})
     with pytest.raises(ConfigError, match="join and leave"):
         build(algorithm="PPO", env={"name": "vehicles"}, multi_agent={"policies": "self_play"})
 

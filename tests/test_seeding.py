@@ -8,9 +8,12 @@ import torch
 
 from marl_ray.algorithms.a3c.config import A3CConfig
 from marl_ray.algorithms.a3c.server import build_parameter_server
+from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler
 from marl_ray.algorithms.core.rollout import RolloutWorker
 from marl_ray.algorithms.impala.config import ImpalaConfig
-from marl_ray.algorithms.impala.learner import ImpalaLearner
+from marl_ray.algorithms.impala.learner import ImpalaLearner, build_policies
+from marl_ray.algorithms.ppo.config import PPOConfig
+from marl_ray.algorithms.ppo.learner import PPOLearner
 
 
 def _weights(net: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -34,8 +37,15 @@ def _check_builds(build):
 def test_impala_learner_network_follows_the_seed():
     config = ImpalaConfig(env="grid_world", env_config={})
     _check_builds(
-        lambda seed: ImpalaLearner.from_config(dataclasses.replace(config, seed=seed), "cpu").net
+        lambda seed: ImpalaLearner(dataclasses.replace(config, seed=seed), "cpu").nets["shared"]
     )
+
+
+def test_marl_ppo_policies_follow_the_seed_each_its_own():
+    config = PPOConfig(env="smart_grid", env_config={}, policies="by_group")
+    _check_builds(lambda seed: PPOLearner(dataclasses.replace(config, seed=seed)).nets["thermal"])
+    nets = PPOLearner(config).nets
+    assert not torch.equal(nets["thermal"].critic[1].weight, nets["storage"].critic[1].weight)
 
 
 def test_a3c_parameter_server_network_follows_the_seed():
@@ -46,11 +56,25 @@ def test_a3c_parameter_server_network_follows_the_seed():
 
 
 def test_rollout_worker_actions_follow_the_seed():
-    network = ImpalaConfig(env="grid_world", env_config={}).network
+    network = A3CConfig(env="grid_world", env_config={}).network
 
     def actions(seed):
         torch.manual_seed(999)
         return RolloutWorker("grid_world", {}, 4, network, seed=seed).rollout(20).actions
+
+    assert torch.equal(actions(3), actions(3))
+    assert not torch.equal(actions(3), actions(4))
+
+
+def test_multi_agent_sampler_actions_follow_the_seed():
+    config = ImpalaConfig(env="grid_world", env_config={})
+
+    def actions(seed):
+        torch.manual_seed(999)
+        _, groups, nets = build_policies(config)
+        return (
+            MultiAgentSampler("grid_world", {}, 4, groups, nets, seed).rollout(20)["shared"].actions
+        )
 
     assert torch.equal(actions(3), actions(3))
     assert not torch.equal(actions(3), actions(4))

@@ -52,13 +52,27 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         cls, exp: ExperimentConfig, state: dict[str, Any]
     ) -> tuple[dict[str, Callable[[torch.Tensor], torch.Tensor]], Callable[[str], str]]:
         """The checkpoint's policies (policy id -> core rows to distribution parameters in
-        the env's own action units) and the agent -> policy id mapping. Default: one network
-        shared by every agent (observations normalised where the state keeps statistics)."""
+        the env's own action units) and the agent -> policy id mapping. Algorithms on the
+        multi-agent core (a config with `policies`) have a network per policy; the others
+        one network shared by every agent (observations normalised where the state keeps
+        statistics)."""
+        config = cls.build_config(exp, 0)
+        if hasattr(config, "policies"):
+            from marl_ray.algorithms.core.policy_map import slot_policies
+            from marl_ray.algorithms.core.policy_network import build_policies
+
+            core, groups, nets = build_policies(
+                config.env, config.env_config, config.policies, config.network, 0, cls.algorithm
+            )
+            for policy_id, net in nets.items():  # the checkpoint's weights replace the initial
+                net.load_state_dict(state["policy_weights"][policy_id])
+                net.eval()
+            policies = {policy_id: net.policy for policy_id, net in nets.items()}
+            return policies, slot_policies(core, groups).__getitem__
         from marl_ray.algorithms.core.rollout import build_policy_network
 
-        network = cls.build_config(exp, 0).network
         env = envs.make_batched(exp.env.name, 1, exp.env.config)
-        net = build_policy_network(env, network, seed=0)  # the checkpoint's weights replace these
+        net = build_policy_network(env, config.network, seed=0)
         net.load_state_dict(state["policy_weights"])
         net.eval()
         if "obs_mean" in state:  # ES normalises observations with its running statistics

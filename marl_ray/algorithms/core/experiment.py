@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from envs.schema import ConfigError, check, from_mapping
 from marl_ray.algorithms.core.networks import NetworkConfig
+from marl_ray.algorithms.core.policy_network import PolicyModelConfig
 from marl_ray.config import ExperimentConfig
 
 T = TypeVar("T")
@@ -106,3 +107,35 @@ def _mlp_network(exp: ExperimentConfig, extra: dict[str, Any]) -> NetworkConfig:
         },
         where="training.extra",
     )
+
+
+def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelConfig:
+    """The multi-agent core's network from `model`: the default MLP keys, or an RLlib
+    module's name and options with the same meaning (validated by that module's own options
+    class); `training.extra.encoder/conv_channels` for image observations."""
+    model = exp.model
+    activation = "tanh" if model.activation == "linear" else model.activation
+    values: dict[str, Any] = {"hidden_sizes": list(model.hidden_sizes), "activation": activation}
+    if model.module == "default" and model.vf_share_layers:
+        raise ConfigError(
+            f"{exp.algorithm} keeps separate actor and critic networks; set "
+            "model.vf_share_layers: false"
+        )
+    if model.module != "default":
+        from marl_ray.rllib.modules import module_options
+
+        options = module_options(model.module, model.options)
+        if options.get("shared_trunk"):
+            raise ConfigError(
+                f"{exp.algorithm} keeps separate actor and critic networks; set "
+                "model.options.shared_trunk: false"
+            )
+        values = {
+            "hidden_sizes": options["hidden_sizes"],
+            "critic_hidden_sizes": options.get("critic_hidden_sizes")
+            or options.get("value_hidden_sizes"),
+            "activation": options["activation"],
+            "critic_input": "global_state" if model.module == "centralized_critic" else "own",
+            "initial_log_std": options.get("initial_log_std", 0.0),
+        }
+    return from_mapping(PolicyModelConfig, {**values, **extra}, where="model.options")

@@ -38,6 +38,8 @@ class PolicyRollout(NamedTuple):
     truncation_values: torch.Tensor  # [T, R] critic on the state a truncated row reached
     mask: torch.Tensor  # [T, R] bool: the slot held an agent that acted
     bootstrap_value: torch.Tensor  # [R] critic on the rows after the last step
+    bootstrap_obs: torch.Tensor  # [R, D] the rows after the last step
+    bootstrap_state: torch.Tensor  # [R, S] the global state beside them ([R, 0] if unused)
 
 
 def concat_policy_rollouts(rollouts: list[PolicyRollout]) -> PolicyRollout:
@@ -47,7 +49,7 @@ def concat_policy_rollouts(rollouts: list[PolicyRollout]) -> PolicyRollout:
     return PolicyRollout(
         **{
             name: torch.cat(
-                [getattr(r, name) for r in rollouts], dim=0 if name == "bootstrap_value" else 1
+                [getattr(r, name) for r in rollouts], dim=0 if name.startswith("bootstrap") else 1
             )
             for name in PolicyRollout._fields
         }
@@ -146,10 +148,15 @@ class MultiAgentSampler:
         result = {}
         for group in self.groups:
             net = self.nets[group.policy_id]
-            bootstrap = net.value(self._rows(self.obs, group), self._state_rows(state, group))
+            rows, state_rows = self._rows(self.obs, group), self._state_rows(state, group)
             records = steps[group.policy_id]
             stacked = {k: torch.stack([r[k] for r in records]) for k in records[0]}
-            result[group.policy_id] = PolicyRollout(**stacked, bootstrap_value=bootstrap)
+            result[group.policy_id] = PolicyRollout(
+                **stacked,
+                bootstrap_value=net.value(rows, state_rows),
+                bootstrap_obs=rows,
+                bootstrap_state=state_rows,
+            )
         return result
 
 

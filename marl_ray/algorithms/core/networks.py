@@ -45,7 +45,7 @@ class ActorCritic(nn.Module):
         if not isinstance(obs_space, gym.spaces.Box):
             raise ConfigError(f"observations must be a Box space, got {obs_space}")
         act = ACTIVATIONS[config.activation]
-        self.encoder, features = _encoder(obs_space.shape, config, act)
+        self.encoder, features = build_encoder(obs_space.shape, config, act)
         if isinstance(action_space, gym.spaces.Discrete):
             self.discrete = True
             self.policy_head = nn.Linear(features, int(action_space.n))
@@ -86,7 +86,7 @@ class ActorCritic(nn.Module):
         return self.distribution(params).sample()
 
 
-def _encoder(shape: tuple[int, ...], config: NetworkConfig, act) -> tuple[nn.Module, int]:
+def build_encoder(shape: tuple[int, ...], config: NetworkConfig, act) -> tuple[nn.Module, int]:
     layers: list[nn.Module] = []
     if config.encoder == "conv":
         if len(shape) != 3:

@@ -22,7 +22,8 @@ from torch.distributions import Categorical, Distribution, Independent, Normal
 import envs
 from envs.core import flat_bounds
 from envs.schema import ConfigError, check
-from marl_ray.algorithms.core.networks import ACTIVATIONS
+from marl_ray.algorithms.core.networks import ACTIVATIONS, NetworkConfig, build_encoder
+from marl_ray.algorithms.core.policy_map import PolicyGroup, policy_groups
 
 CRITIC_INPUTS = ("own", "global_state")
 OBS_KEY, MASK_KEY = "observations", "action_mask"
@@ -38,10 +39,19 @@ class PolicyModelConfig:
     critic_input: Literal["own", "global_state"] = "own"
     initial_log_std: float = 0.0
     """Box actions: the Gaussian's starting log standard deviation."""
+    encoder: Literal["mlp", "conv"] = "mlp"
+    """`conv`: 3x3 convolutions (`conv_channels`) before the MLP layers, for image-like
+    `[H, W, C]` observations (actor and own-observation critic)."""
+    conv_channels: list[int] = field(default_factory=lambda: [16, 32])
 
     def __post_init__(self) -> None:
-        sizes = [*self.hidden_sizes, *(self.critic_hidden_sizes or [])]
+        sizes = [*self.hidden_sizes, *(self.critic_hidden_sizes or []), *self.conv_channels]
         check(all(h > 0 for h in sizes), f"hidden sizes must be positive, got {sizes}")
+        check(
+            not (self.encoder == "conv" and self.critic_input == "global_state"),
+            "encoder: conv reads image observations; the global-state critic reads flat "
+            "vectors: use encoder: mlp with centralized_critic",
+        )
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class ObservationLayout:
     """Where a core row (`[D]`, flat) keeps the observation proper and the action mask."""
 
     obs_index: tuple[int, ...]
+    obs_shape: tuple[int, ...]
     mask_index: tuple[int, ...] = ()
 
     @classmethod
@@ -56,13 +67,13 @@ class ObservationLayout:
         space = core.observation_spaces[agent]
         width = len(flat_bounds(space)[0])
         if isinstance(space, gym.spaces.Box):
-            return cls(tuple(range(width)))
+            return cls(tuple(range(width)), space.shape)
         if isinstance(space, gym.spaces.Dict) and set(space.spaces) == {OBS_KEY, MASK_KEY}:
             # The core's own view of a row of positions says which positions hold what.
             view = core.observation_view(np.arange(width, dtype=np.float64))
             obs_index = tuple(int(i) for i in np.ravel(view[OBS_KEY]))
             mask_index = tuple(i for i in range(width) if i not in set(obs_index))
-            return cls(obs_index, mask_index)
+            return cls(obs_index, space[OBS_KEY].shape, mask_index)
         raise ConfigError(
             f"{core.name}: observations must be a Box or a Dict of {{{OBS_KEY!r}, "
             f"{MASK_KEY!r}}}, got {space}"
@@ -73,18 +84,26 @@ class ObservationLayout:
         return bool(self.mask_index)
 
 
-def _mlp(size: int, hidden: list[int], activation: str, out: int, gain: float) -> nn.Sequential:
-    act, layers = ACTIVATIONS[activation], []
-    for h in hidden:
-        layers += [nn.Linear(size, h), act()]
-        size = h
+def _trunk_and_head(
+    shape: tuple[int, ...], hidden: list[int], config: PolicyModelConfig, out: int, gain: float
+) -> nn.Sequential:
+    """Encoder (MLP, or convolutions then MLP) and a linear head; orthogonal init (gain
+    sqrt 2 inside, `gain` for the head: small for a near-uniform first policy)."""
+    encoder_config = NetworkConfig(
+        encoder=config.encoder,
+        hidden_sizes=hidden,
+        activation=config.activation,
+        conv_channels=config.conv_channels,
+    )
+    trunk, size = build_encoder(shape, encoder_config, ACTIVATIONS[config.activation])
     head = nn.Linear(size, out)
-    layers.append(head)
-    for layer in layers:
-        if isinstance(layer, nn.Linear):
-            nn.init.orthogonal_(layer.weight, np.sqrt(2) if layer is not head else gain)
-            nn.init.zeros_(layer.bias)
-    return nn.Sequential(*layers)
+    for module in trunk.modules():
+        if isinstance(module, nn.Linear | nn.Conv2d):
+            nn.init.orthogonal_(module.weight, np.sqrt(2))
+            nn.init.zeros_(module.bias)
+    nn.init.orthogonal_(head.weight, gain)
+    nn.init.zeros_(head.bias)
+    return nn.Sequential(trunk, head)
 
 
 class PolicyNetwork(nn.Module):
@@ -121,14 +140,16 @@ class PolicyNetwork(nn.Module):
         else:
             raise ConfigError(f"actions must be Discrete or a 1-D Box, got {action_space}")
         self.masked = layout.masked
-        self.actor = _mlp(obs_size, config.hidden_sizes, config.activation, out, 0.01)
+        self.obs_shape = layout.obs_shape
+        self.actor = _trunk_and_head(layout.obs_shape, config.hidden_sizes, config, out, 0.01)
         self.global_state = config.critic_input == "global_state"
-        critic_size = obs_size + (state_size if self.global_state else 0)
+        critic_shape = (state_size + obs_size,) if self.global_state else layout.obs_shape
         critic_hidden = config.critic_hidden_sizes or config.hidden_sizes
-        self.critic = _mlp(critic_size, critic_hidden, config.activation, 1, 1.0)
+        self.critic = _trunk_and_head(critic_shape, critic_hidden, config, 1, 1.0)
 
     def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
-        return rows.flatten(1)[:, self.obs_index]
+        """The observation proper of core rows `[N, D]`, in its own shape `[N, *obs_shape]`."""
+        return rows.flatten(1)[:, self.obs_index].reshape(-1, *self.obs_shape)
 
     def policy(self, rows: torch.Tensor) -> torch.Tensor:
         """Distribution parameters for core rows `[N, D]`."""
@@ -143,7 +164,7 @@ class PolicyNetwork(nn.Module):
     def value(self, rows: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         inputs = self.own_observations(rows)
         if self.global_state:
-            inputs = torch.cat([state, inputs], dim=-1)
+            inputs = torch.cat([state, inputs.flatten(1)], dim=-1)
         return self.critic(inputs).squeeze(-1)
 
     def forward(
@@ -173,3 +194,13 @@ def build_policy_networks(
             torch.manual_seed(seed * 1_000_003 + index)
             nets[group.policy_id] = PolicyNetwork(layout, group.action_space, state_size, config)
     return nets
+
+
+def build_policies(
+    env: str, env_config: dict, setup: str, network: PolicyModelConfig, seed: int, algorithm: str
+) -> tuple[envs.BatchedEnv, list[PolicyGroup], dict[str, PolicyNetwork]]:
+    """A one-copy core of the env, the policy groups of `setup` (`multi_agent.policies`) and
+    their initial networks (a function of `seed`)."""
+    core = envs.make_batched(env, 1, env_config)
+    groups = policy_groups(core, setup, algorithm)
+    return core, groups, build_policy_networks(core, groups, network, seed)

@@ -7,9 +7,10 @@ from typing import NamedTuple
 import ray
 
 from marl_ray.algorithms.core.device import select_device
-from marl_ray.algorithms.core.rollout import EpisodeStats, RolloutWorker
+from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler
+from marl_ray.algorithms.core.rollout import EpisodeStats
 from marl_ray.algorithms.impala.config import ImpalaConfig
-from marl_ray.algorithms.impala.learner import ImpalaLearner
+from marl_ray.algorithms.impala.learner import ImpalaLearner, build_policies
 
 
 class TrajectoryInfo(NamedTuple):
@@ -22,23 +23,25 @@ class TrajectoryInfo(NamedTuple):
 class ImpalaActor:
     def __init__(self, config: ImpalaConfig, actor_index: int):
         seed = config.seed * 10_007 + actor_index
-        self.rollouts = RolloutWorker(
-            config.env, config.env_config, config.num_envs_per_actor, config.network, seed
+        _, groups, nets = build_policies(config)
+        self.sampler = MultiAgentSampler(
+            config.env, config.env_config, config.num_envs_per_actor, groups, nets, seed
         )
         self.length = config.rollout_length
         self.version = -1
 
     @ray.method(num_returns=2)
     def rollout(self, weights):
-        """One trajectory with the newest weights it was sent (loaded only when newer)."""
+        """One trajectory per policy with the newest weights it was sent (loaded only when
+        newer)."""
         version, state = weights
         if version != self.version:
-            self.rollouts.set_weights(state)
+            self.sampler.set_weights(state)
             self.version = version
-        before = self.rollouts.env_steps
-        trajectory = self.rollouts.rollout(self.length)
+        before = self.sampler.env_steps
+        trajectory = self.sampler.rollout(self.length)
         info = TrajectoryInfo(
-            self.version, self.rollouts.env_steps - before, self.rollouts.tracker.drain()
+            self.version, self.sampler.env_steps - before, self.sampler.tracker.drain()
         )
         return trajectory, info
 
@@ -47,7 +50,7 @@ class ImpalaActor:
 class ImpalaLearnerActor:
     def __init__(self, config: ImpalaConfig):
         device = select_device(config.learner_gpus, "the IMPALA learner")
-        self.learner = ImpalaLearner.from_config(config, device)
+        self.learner = ImpalaLearner(config, device)
 
     def update(self, versions: list[int], *trajectories):
         return self.learner.update(list(trajectories), versions)
@@ -59,8 +62,7 @@ class ImpalaLearnerActor:
         self.learner.set_hyperparameters(lr, entropy_coef)
 
     def hyperparameters(self) -> dict[str, float]:
-        lr = self.learner.optimizer.param_groups[0]["lr"]
-        return {"lr": lr, "entropy_coef": self.learner.entropy_coef}
+        return {"lr": self.learner.lr, "entropy_coef": self.learner.entropy_coef}
 
     def state_dict(self) -> dict:
         return self.learner.state_dict()

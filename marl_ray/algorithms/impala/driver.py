@@ -15,10 +15,10 @@ import time
 from collections import deque
 from typing import Any
 
-import numpy as np
 import ray
 
 from marl_ray.algorithms.core.actor_names import ActorNames
+from marl_ray.algorithms.core.policy_set import mean_stats
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.impala.actors import ImpalaActor, ImpalaLearnerActor
 from marl_ray.algorithms.impala.config import ImpalaConfig
@@ -91,7 +91,7 @@ class ImpalaDriver:
             "learner_updates": self.updates,
             "queue_depth": len(self.queue),
             "max_queue_depth": self.max_queue_seen,
-            **{k: float(np.mean([s[k] for s in stats])) for k in stats[0]},
+            **mean_stats(stats),
         }
         if self.metrics:
             self._export(figures)
@@ -142,6 +142,7 @@ class ImpalaDriver:
     def _export(self, figures: dict[str, Any]) -> None:
         for key in ("env_steps_per_s", "learner_updates_per_s", "queue_depth", "policy_lag"):
             self.metrics.gauge(key, key.replace("_", " ")).set(figures[key])
+        self.metrics.report_policies(figures, ("policy_loss", "value_loss", "mean_rho"))
 
     # ---- run-time hyperparameters and state ----------------------------------------------
 

@@ -1,134 +1,116 @@
-"""The IMPALA learner without Ray: V-trace targets and one optimiser step per batch."""
+"""The IMPALA learner without Ray: per policy, V-trace targets on its trajectories and one
+optimiser step on its present rows.
+
+The behaviour policy's log-probabilities of the actions taken come with the trajectories,
+so rho compares the learner's policy with the exact one that acted (whatever its std or
+mask). Values and the bootstrap value are the learner's critic; a truncated row's bootstrap
+is the acting critic's value of the state it reached (computed on the actor before the copy
+reset: the learner never sees that state, and truncations are one row per episode).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
 
 import envs
 from marl_ray.algorithms.core.losses import actor_critic_loss
+from marl_ray.algorithms.core.multi_agent_rollout import PolicyRollout, concat_policy_rollouts
 from marl_ray.algorithms.core.parameter_server import OPTIMIZERS
-from marl_ray.algorithms.core.rollout import Rollout, build_policy_network
-from marl_ray.algorithms.core.vtrace import vtrace
+from marl_ray.algorithms.core.policy_map import PolicyGroup
+from marl_ray.algorithms.core.policy_network import PolicyNetwork
+from marl_ray.algorithms.core.policy_network import build_policies as build_core_policies
+from marl_ray.algorithms.core.policy_set import PolicySet
+from marl_ray.algorithms.core.vtrace import VTraceReturns, vtrace
 from marl_ray.algorithms.impala.config import ImpalaConfig
 
 
-def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
-    """Joins trajectories along the batch axis (`[T, B1] + [T, B2] -> [T, B1 + B2]`)."""
-    if len(rollouts) == 1:
-        return rollouts[0]
-    # Every field is time-major [T, B, ...] except bootstrap_obs, which is [B, ...].
-    return Rollout(
-        **{
-            name: torch.cat(
-                [getattr(r, name) for r in rollouts], dim=0 if name == "bootstrap_obs" else 1
-            )
-            for name in Rollout._fields
-        }
+def build_policies(
+    config: ImpalaConfig,
+) -> tuple[envs.BatchedEnv, list[PolicyGroup], dict[str, PolicyNetwork]]:
+    """The env's one-copy core, IMPALA's policy groups and their initial networks."""
+    return build_core_policies(
+        config.env, config.env_config, config.policies, config.network, config.seed, "MARL_IMPALA"
     )
 
 
-class ImpalaLearner:
-    @classmethod
-    def from_config(cls, config: ImpalaConfig, device: torch.device) -> ImpalaLearner:
-        """A learner whose initial network is a function of `config.seed`."""
-        env = envs.make_batched(config.env, 1, config.env_config)
-        return cls(build_policy_network(env, config.network, config.seed), config, device)
-
-    def __init__(self, net: torch.nn.Module, config: ImpalaConfig, device: torch.device):
+class ImpalaLearner(PolicySet):
+    def __init__(self, config: ImpalaConfig, device: torch.device | str = "cpu"):
+        """A learner whose initial networks are a function of `config.seed`."""
+        _, self.groups, nets = build_policies(config)
+        optimizer = OPTIMIZERS[config.optimizer]
+        super().__init__(
+            nets,
+            lambda params, lr: optimizer(params, lr=lr),
+            lr=config.lr,
+            entropy_coef=config.entropy_coef,
+            device=torch.device(device),
+        )
         self.config = config
-        self.device = device
-        self.net = net.to(device)
-        self.optimizer = OPTIMIZERS[config.optimizer](self.net.parameters(), lr=config.lr)
-        self.entropy_coef = config.entropy_coef
-        self.version = 0
 
-    def update(self, rollouts: list[Rollout], behaviour_versions: list[int]) -> dict[str, float]:
-        """One optimiser step on the trajectories; returns losses and the policy lag."""
-        batch = Rollout(*(x.to(self.device) for x in concat_rollouts(rollouts)))
-        losses, stats, _ = self.loss(batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        losses.total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
-        self.optimizer.step()
+    def update(
+        self, trajectories: list[dict[str, PolicyRollout]], behaviour_versions: list[int]
+    ) -> dict[str, Any]:
+        """One optimiser step per policy on the trajectories; losses and the policy lag."""
+        stats = {}
+        for policy_id, net in self.nets.items():
+            batch = concat_policy_rollouts([t[policy_id] for t in trajectories])
+            batch = PolicyRollout(*(x.to(self.device) for x in batch))
+            if not batch.mask.any():  # none of its agents was present
+                stats[policy_id] = {"present_rows": 0.0}
+                continue
+            losses, figures, _ = self.loss(policy_id, batch)
+            optimizer = self.optimizers[policy_id]
+            optimizer.zero_grad(set_to_none=True)
+            losses.total.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
+            optimizer.step()
+            stats[policy_id] = {
+                **{f"{k}_loss": float(v.detach()) for k, v in losses._asdict().items()},
+                **figures,
+                "grad_norm": float(grad_norm),
+                "present_rows": float(batch.mask.sum()),
+            }
         lag = float(np.mean([self.version - v for v in behaviour_versions]))
         self.version += 1
-        return {
-            **{f"{k}_loss": float(v.detach()) for k, v in losses._asdict().items()},
-            **stats,
-            "grad_norm": float(grad_norm),
-            "policy_lag": lag,
-            "lr": self.optimizer.param_groups[0]["lr"],
-            "entropy_coef": self.entropy_coef,
-        }
+        return {**stats, "policy_lag": lag, "lr": self.lr, "entropy_coef": self.entropy_coef}
 
-    def loss(self, batch: Rollout, targets=None):
-        """(loss terms, stats, V-trace targets) on `batch`; pass `targets` to hold them
-        fixed (the learner itself always recomputes them)."""
-        cfg = self.config
-        T, B = batch.rewards.shape
-        params, values = self.net(batch.obs.reshape(T * B, *batch.obs.shape[2:]))
-        dist = self.net.distribution(params)
-        actions = batch.actions.reshape(T * B, *batch.actions.shape[2:])
-        target_log_probs = dist.log_prob(actions).reshape(T, B)
-        entropy = dist.entropy().reshape(T, B)
-        values = values.reshape(T, B)
+    def loss(self, policy_id: str, batch: PolicyRollout, targets: VTraceReturns | None = None):
+        """(loss terms, figures, V-trace targets) of one policy on `batch`, over its present
+        rows; pass `targets` to hold them fixed."""
+        cfg, net = self.config, self.nets[policy_id]
+        T, R = batch.rewards.shape
+        params, values = net(batch.obs.flatten(0, 1), batch.state.flatten(0, 1))
+        dist = net.distribution(params)
+        target_log_probs = dist.log_prob(batch.actions.flatten(0, 1)).reshape(T, R)
+        entropy = dist.entropy().reshape(T, R)
+        values = values.reshape(T, R)
         with torch.no_grad():
-            behaviour = self.net.distribution(batch.behaviour_params.reshape(T * B, -1))
-            behaviour_log_probs = behaviour.log_prob(actions).reshape(T, B)
-            bootstrap = self.net.value(batch.bootstrap_obs)
             cut = batch.truncated & ~batch.terminated
-            truncation_values = torch.zeros(T, B, device=self.device)
-            if cut.any():
-                truncation_values[cut] = self.net.value(batch.final_obs[cut])
             targets = targets or vtrace(
-                behaviour_log_probs,
+                batch.log_probs,
                 target_log_probs.detach(),
                 batch.rewards,
                 values.detach(),
-                bootstrap,
+                net.value(batch.bootstrap_obs, batch.bootstrap_state),
                 cfg.gamma * (~batch.terminated).float(),
                 truncated=cut,
-                truncation_values=truncation_values,
+                truncation_values=batch.truncation_values,
                 clip_rho_threshold=cfg.clip_rho_threshold,
                 clip_c_threshold=cfg.clip_c_threshold,
                 clip_pg_rho_threshold=cfg.clip_pg_rho_threshold,
             )
+        present = batch.mask
         losses = actor_critic_loss(
-            target_log_probs,
-            entropy,
-            values,
-            targets.vs,
-            targets.pg_advantages,
+            target_log_probs[present],
+            entropy[present],
+            values[present],
+            targets.vs[present],
+            targets.pg_advantages[present],
             value_coef=cfg.value_coef,
             entropy_coef=self.entropy_coef,
         )
-        ratio = (target_log_probs.detach() - behaviour_log_probs).exp()
+        ratio = (target_log_probs.detach() - batch.log_probs)[present].exp()
         return losses, {"mean_rho": float(ratio.mean())}, targets
-
-    def get_weights(self) -> tuple[int, dict[str, np.ndarray]]:
-        state = self.net.state_dict()
-        return self.version, {k: v.detach().cpu().clone().numpy() for k, v in state.items()}
-
-    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
-        """Changes the learning rate or entropy coefficient of the running learner (PBT)."""
-        if lr is not None:
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-        if entropy_coef is not None:
-            self.entropy_coef = entropy_coef
-
-    def state_dict(self) -> dict:
-        return {
-            "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "version": self.version,
-            "lr": self.optimizer.param_groups[0]["lr"],
-            "entropy_coef": self.entropy_coef,
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        self.net.load_state_dict(state["weights"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.version = int(state["version"])
-        self.set_hyperparameters(float(state["lr"]), float(state["entropy_coef"]))

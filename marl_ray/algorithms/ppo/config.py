@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from envs.schema import ConfigError, check, from_mapping
-from marl_ray.algorithms.core.experiment import own_algorithm_config
+from envs.schema import check
+from marl_ray.algorithms.core.experiment import own_algorithm_config, policy_model
 from marl_ray.algorithms.core.policy_network import PolicyModelConfig
 from marl_ray.config import ExperimentConfig
 
@@ -102,37 +101,6 @@ TRAINING_KEYS = {
 }
 
 
-def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelConfig:
-    """The network of `model`: the default MLP keys, or an RLlib module's name and options
-    with the same meaning (validated by that module's own options class)."""
-    del extra
-    model = exp.model
-    activation = "tanh" if model.activation == "linear" else model.activation
-    if model.module == "default":
-        if model.vf_share_layers:
-            raise ConfigError("MARL_PPO keeps separate actor and critic networks; "
-                              "set model.vf_share_layers: false")  # fmt: skip
-        return PolicyModelConfig(hidden_sizes=list(model.hidden_sizes), activation=activation)
-    from marl_ray.rllib.modules import module_options
-
-    options = module_options(model.module, model.options)
-    if options.get("shared_trunk"):
-        raise ConfigError("MARL_PPO keeps separate actor and critic networks; "
-                          "set model.options.shared_trunk: false")  # fmt: skip
-    critic = options.get("critic_hidden_sizes") or options.get("value_hidden_sizes")
-    return from_mapping(
-        PolicyModelConfig,
-        {
-            "hidden_sizes": options["hidden_sizes"],
-            "critic_hidden_sizes": critic,
-            "activation": options["activation"],
-            "critic_input": "global_state" if model.module == "centralized_critic" else "own",
-            "initial_log_std": options.get("initial_log_std", 0.0),
-        },
-        where="model.options",
-    )
-
-
 def ppo_config(exp: ExperimentConfig, learner_gpus: int = 0) -> PPOConfig:
     return own_algorithm_config(
         PPOConfig,
@@ -144,7 +112,6 @@ def ppo_config(exp: ExperimentConfig, learner_gpus: int = 0) -> PPOConfig:
         envs_per_worker="num_envs_per_worker",
         cpus_per_worker="num_cpus_per_worker",
         learner_gpus=learner_gpus,
-        network_extra=(),
         build_network=policy_model,
         policies=True,
     )

@@ -14,10 +14,10 @@ import logging
 import time
 from typing import Any
 
-import numpy as np
 import ray
 
 from marl_ray.algorithms.core.actor_names import ActorNames
+from marl_ray.algorithms.core.policy_set import mean_stats
 from marl_ray.algorithms.core.rollout import EpisodeWindow
 from marl_ray.algorithms.ppo.actors import PPOLearnerActor, PPOWorker
 from marl_ray.algorithms.ppo.config import PPOConfig
@@ -85,7 +85,7 @@ class PPODriver:
             "learner_updates_per_s": len(stats) / elapsed,
             "learner_updates": self.updates,
             "agent_steps_lifetime": self.agent_steps,
-            **_mean_stats(stats),
+            **mean_stats(stats),
         }
         if self.metrics:
             self._export(figures)
@@ -111,13 +111,7 @@ class PPODriver:
     def _export(self, figures: dict[str, Any]) -> None:
         for key in ("env_steps_per_s", "learner_updates_per_s", "policy_lag"):
             self.metrics.gauge(key, key.replace("_", " ")).set(figures[key])
-        for policy_id, stats in figures.items():
-            if not isinstance(stats, dict):
-                continue
-            for key in POLICY_GAUGES:
-                if key in stats:
-                    gauge = self.metrics.policy_gauge(key, f"PPO {key.replace('_', ' ')}")
-                    gauge.set(stats[key], tags={"policy": policy_id})
+        self.metrics.report_policies(figures, POLICY_GAUGES)
 
     # ---- run-time hyperparameters and state ----------------------------------------------
 
@@ -153,14 +147,3 @@ class PPODriver:
     def stop(self) -> None:
         for actor in [*self.workers, self.learner]:
             ray.kill(actor)
-
-
-def _mean_stats(stats: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-key means over updates; per-policy dicts averaged key by key."""
-    out: dict[str, Any] = {}
-    for key, first in stats[0].items():
-        if isinstance(first, dict):
-            out[key] = _mean_stats([s[key] for s in stats])
-        else:
-            out[key] = float(np.mean([s[key] for s in stats]))
-    return out

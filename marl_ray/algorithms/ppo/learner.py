@@ -10,8 +10,10 @@ import torch
 
 import envs
 from marl_ray.algorithms.core.multi_agent_rollout import PolicyRollout, concat_policy_rollouts
-from marl_ray.algorithms.core.policy_map import PolicyGroup, policy_groups
-from marl_ray.algorithms.core.policy_network import PolicyNetwork, build_policy_networks
+from marl_ray.algorithms.core.policy_map import PolicyGroup
+from marl_ray.algorithms.core.policy_network import PolicyNetwork
+from marl_ray.algorithms.core.policy_network import build_policies as build_core_policies
+from marl_ray.algorithms.core.policy_set import PolicySet
 from marl_ray.algorithms.core.ppo_math import (
     RunningMeanStd,
     clipped_surrogate,
@@ -26,26 +28,24 @@ from marl_ray.algorithms.ppo.config import PPOConfig
 def build_policies(
     config: PPOConfig,
 ) -> tuple[envs.BatchedEnv, list[PolicyGroup], dict[str, PolicyNetwork]]:
-    """A one-copy core of the env, its policy groups and their initial networks (a function
-    of `config.seed`)."""
-    core = envs.make_batched(config.env, 1, config.env_config)
-    groups = policy_groups(core, config.policies, "MARL_PPO")
-    return core, groups, build_policy_networks(core, groups, config.network, config.seed)
+    """The env's one-copy core, PPO's policy groups and their initial networks."""
+    return build_core_policies(
+        config.env, config.env_config, config.policies, config.network, config.seed, "MARL_PPO"
+    )
 
 
-class PPOLearner:
+class PPOLearner(PolicySet):
     def __init__(self, config: PPOConfig, device: torch.device | str = "cpu"):
-        self.config = config
-        self.device = torch.device(device)
         _, self.groups, nets = build_policies(config)
-        self.nets = {k: net.to(self.device) for k, net in nets.items()}
-        self.optimizers = {
-            k: torch.optim.Adam(net.parameters(), lr=config.lr, eps=1e-5)
-            for k, net in self.nets.items()
-        }
+        super().__init__(
+            nets,
+            lambda params, lr: torch.optim.Adam(params, lr=lr, eps=1e-5),
+            lr=config.lr,
+            entropy_coef=config.entropy_coef,
+            device=torch.device(device),
+        )
+        self.config = config
         self.value_stats = {k: RunningMeanStd() for k in self.nets}
-        self.lr, self.entropy_coef = config.lr, config.entropy_coef
-        self.version = 0
         self.generator = torch.Generator().manual_seed(config.seed)
 
     # ---- the update -------------------------------------------------------------------
@@ -172,45 +172,17 @@ class PPOLearner:
             "grad_norm": float(grad_norm),
         }
 
-    # ---- weights, hyperparameters, state -------------------------------------------------
-
-    def get_weights(self) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
-        return self.version, {
-            k: {n: v.detach().cpu().clone().numpy() for n, v in net.state_dict().items()}
-            for k, net in self.nets.items()
-        }
-
-    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
-        if lr is not None:
-            self.lr = float(lr)
-            for optimizer in self.optimizers.values():
-                for group in optimizer.param_groups:
-                    group["lr"] = self.lr
-        if entropy_coef is not None:
-            self.entropy_coef = float(entropy_coef)
-
-    def policy_weights(self) -> dict[str, dict[str, torch.Tensor]]:
-        return {
-            k: {n: v.detach().cpu().clone() for n, v in net.state_dict().items()}
-            for k, net in self.nets.items()
-        }
+    # ---- state (weights, optimisers and hyperparameters: PolicySet) -------------------
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "weights": self.policy_weights(),
-            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            **super().state_dict(),
             "value_stats": {k: s.state_dict() for k, s in self.value_stats.items()},
-            "version": self.version,
-            "lr": self.lr,
-            "entropy_coef": self.entropy_coef,
             "generator": self.generator.get_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for k, net in self.nets.items():
-            net.load_state_dict(state["weights"][k])
-            self.optimizers[k].load_state_dict(state["optimizers"][k])
-            self.value_stats[k].load_state_dict(state["value_stats"][k])
-        self.version = int(state["version"])
+        super().load_state_dict(state)
+        for k, stats in self.value_stats.items():
+            stats.load_state_dict(state["value_stats"][k])
         self.generator.set_state(state["generator"])
-        self.set_hyperparameters(float(state["lr"]), float(state["entropy_coef"]))

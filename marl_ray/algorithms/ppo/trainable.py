@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from marl_ray.algorithms.core.policy_map import slot_policies
 from marl_ray.algorithms.ppo.config import PPOConfig, ppo_config
 from marl_ray.algorithms.ppo.driver import LEARNER_CPUS, PPODriver
-from marl_ray.algorithms.ppo.learner import build_policies
 from marl_ray.algorithms.trainable import DistributedTrainable
 from marl_ray.param_space import experiment_from_param_space
 
@@ -26,17 +24,6 @@ class PPOTrainable(DistributedTrainable):
 
     def make_driver(self, config, name_prefix, metrics):
         return PPODriver(config, name_prefix, metrics)
-
-    @classmethod
-    def acting_policies(cls, exp, state):
-        """One network per policy of the checkpoint's `multi_agent.policies` setup."""
-        core, groups, nets = build_policies(cls.build_config(exp, 0))
-        policies = {}
-        for policy_id, net in nets.items():
-            net.load_state_dict(state["policy_weights"][policy_id])
-            net.eval()
-            policies[policy_id] = net.policy
-        return policies, slot_policies(core, groups).__getitem__
 
     def load_checkpoint(self, checkpoint) -> None:
         """Restores the state; this trial's own learning rate and entropy coefficient stay
