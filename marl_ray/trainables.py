@@ -105,7 +105,7 @@ REGISTRY: dict[str, Algorithm] = {
         _rllib("IMPALA", "RLlib's IMPALA", **ACTOR_CRITIC_MODULES),
         _rllib("DQN", "RLlib's DQN", actions=("Discrete",)),
         _rllib("SAC", "RLlib's SAC", actions=("Box",)),
-        _own("A3C", "a3c", "A3CTrainable", "asynchronous advantage actor-critic"),
+        _own("A3C", "a3c", "A3CTrainable", "asynchronous advantage actor-critic", **CORE),
         _own("MARL_IMPALA", "impala", "ImpalaTrainable", "IMPALA with V-trace", **CORE),
         _own("ES", "es", "ESTrainable", "evolution strategies (OpenAI ES)"),
         _own(

@@ -150,3 +150,24 @@ def test_cli_trains_and_evaluates_a3c(ray_session, tmp_path, capsys):
     assert main(["evaluate", summary["checkpoint"], "--episodes", "8", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["episodes"] == 8 and 0 <= result["success_rate"] <= 1
+
+
+def test_workers_train_every_policy_of_a_setup_and_absent_vehicles_push_nothing():
+    """The retrofit onto the multi-agent core: one network per agent type (one gradient list
+    over all of them), and agents that join and leave."""
+    grid = A3CConfig(env="smart_grid", env_config={}, policies="by_group", rollout_length=6)
+    worker = A3CWorker(grid, 0)
+    weights = {k: v.numpy() for k, v in worker.net.state_dict().items()}
+    grads, result = worker.compute_gradients((0, weights))
+    assert set(worker.net) == {"thermal", "renewable", "consumer", "storage"}
+    assert len(grads) == len(list(worker.net.parameters()))
+    for policy_id, net in worker.net.items():
+        names = [f"{policy_id}.{n}" for n, _ in net.named_parameters()]
+        assert all(any(n == k for k, _ in worker.net.named_parameters()) for n in names)
+    assert all(np.isfinite(g).all() for g in grads) and any(np.abs(g).sum() > 0 for g in grads)
+    vehicles = A3CConfig(env="vehicles", env_config={"max_seconds": 10}, rollout_length=20)
+    grads, result = A3CWorker(vehicles, 0).compute_gradients(
+        (0, {k: v.numpy() for k, v in A3CWorker(vehicles, 0).net.state_dict().items()})
+    )
+    assert result.env_steps == 20 * vehicles.num_envs_per_worker
+    assert all(np.isfinite(g).all() for g in grads)

@@ -75,9 +75,9 @@ def test_config_refuses_modules_it_cannot_build_and_uneven_batches():
         ppo_config(load_experiment(GRID, ["model.module=attention_comm"]))
     with pytest.raises(ConfigError, match="multiple of the env copies"):
         ppo_config(load_experiment(GRID, ["training.train_batch_size=100"]))
-    with pytest.raises(ConfigError, match="A3C does not train"):  # not retrofitted yet
+    with pytest.raises(ConfigError, match="ES does not train"):  # one shared network
         load_experiment(
-            str(ROOT / "tune_configs" / "a3c_grid_world.yaml"), ["multi_agent.policies=independent"]
+            str(ROOT / "tune_configs" / "es_grid_world.yaml"), ["multi_agent.policies=independent"]
         )
 
 

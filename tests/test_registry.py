@@ -36,13 +36,14 @@ def test_capabilities_are_checked_when_the_experiment_is_read():
         return build_experiment({**base, **sections})
 
     build(algorithm="MARL_PPO", multi_agent={"policies": "independent"})
-    with pytest.raises(ConfigError, match="A3C does not train multi_agent.policies=by_group"):
-        build(algorithm="A3C", multi_agent={"policies": "by_group"})
+    build(algorithm="A3C", multi_agent={"policies": "by_group"})
+    with pytest.raises(ConfigError, match="ES does not train multi_agent.policies=by_group"):
+        build(algorithm="ES", multi_agent={"policies": "by_group"})
     with pytest.raises(ConfigError, match="not available with ES; allowed: default"):
         build(algorithm="ES", model={"module": "mlp"})
     build(algorithm="MARL_IMPALA", env={"name": "vehicles"})
-    with pytest.raises(ConfigError, match="fixed set of agents.*MARL_IMPALA, MARL_PPO"):
-        build(algorithm="A3C", env={"name": "vehicles"})
+    with pytest.raises(ConfigError, match="fixed set of agents.*A3C, MARL_IMPALA, MARL_PPO"):
+        build(algorithm="ES", env={"name": "vehicles"})
     with pytest.raises(ConfigError, match="join and leave"):
         build(algorithm="PPO", env={"name": "vehicles"}, multi_agent={"policies": "self_play"})
 

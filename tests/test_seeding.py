@@ -9,7 +9,6 @@ import torch
 from marl_ray.algorithms.a3c.config import A3CConfig
 from marl_ray.algorithms.a3c.server import build_parameter_server
 from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler
-from marl_ray.algorithms.core.rollout import RolloutWorker
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.impala.learner import ImpalaLearner, build_policies
 from marl_ray.algorithms.ppo.config import PPOConfig
@@ -53,17 +52,6 @@ def test_a3c_parameter_server_network_follows_the_seed():
     _check_builds(
         lambda seed: build_parameter_server(dataclasses.replace(config, seed=seed), "cpu").net
     )
-
-
-def test_rollout_worker_actions_follow_the_seed():
-    network = A3CConfig(env="grid_world", env_config={}).network
-
-    def actions(seed):
-        torch.manual_seed(999)
-        return RolloutWorker("grid_world", {}, 4, network, seed=seed).rollout(20).actions
-
-    assert torch.equal(actions(3), actions(3))
-    assert not torch.equal(actions(3), actions(4))
 
 
 def test_multi_agent_sampler_actions_follow_the_seed():

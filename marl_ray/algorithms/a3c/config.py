@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from envs.schema import check
-from marl_ray.algorithms.core.experiment import ACTOR_CRITIC_TRAINING, own_algorithm_config
-from marl_ray.algorithms.core.networks import NetworkConfig
+from marl_ray.algorithms.core.experiment import (
+    ACTOR_CRITIC_TRAINING,
+    own_algorithm_config,
+    policy_model,
+)
+from marl_ray.algorithms.core.policy_network import PolicyModelConfig
 from marl_ray.config import ExperimentConfig
 
 
@@ -15,6 +19,8 @@ from marl_ray.config import ExperimentConfig
 class A3CConfig:
     env: str
     env_config: dict
+    policies: str = "shared"
+    """`multi_agent.policies`: shared, independent or by_group."""
     num_workers: int = 2
     num_envs_per_worker: int = 16
     num_cpus_per_worker: float = 1.0
@@ -31,7 +37,7 @@ class A3CConfig:
     updates_per_iteration: int = 100
     """Gradient pushes handled per Tune iteration."""
     learner_gpus: int = 0
-    network: NetworkConfig = field(default_factory=NetworkConfig)
+    network: PolicyModelConfig = field(default_factory=PolicyModelConfig)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -55,4 +61,6 @@ def a3c_config(exp: ExperimentConfig, learner_gpus: int = 0) -> A3CConfig:
         envs_per_worker="num_envs_per_worker",
         cpus_per_worker="num_cpus_per_worker",
         learner_gpus=learner_gpus,
+        build_network=policy_model,
+        policies=True,
     )

@@ -19,6 +19,7 @@ import ray
 
 from marl_ray.algorithms.a3c.actors import A3CWorkerActor, ParameterServerActor
 from marl_ray.algorithms.a3c.config import A3CConfig
+from marl_ray.algorithms.a3c.server import split_policy_weights
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.metrics import AlgorithmMetrics
@@ -158,7 +159,7 @@ class A3CDriver:
 
     @staticmethod
     def policy_weights(state: dict[str, Any]) -> dict[str, Any]:
-        return state["parameter_server"]["weights"]
+        return split_policy_weights(state["parameter_server"]["weights"])
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         ray.get(self.ps.load_state_dict.remote(state["parameter_server"]))

@@ -8,9 +8,12 @@ import numpy as np
 import torch
 
 from marl_ray.algorithms.a3c.config import A3CConfig
-from marl_ray.algorithms.core.losses import actor_critic_loss
+from marl_ray.algorithms.a3c.server import build_policy_modules
+from marl_ray.algorithms.core.losses import ActorCriticLoss, actor_critic_loss
+from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, PolicyRollout
+from marl_ray.algorithms.core.policy_network import PolicyNetwork
 from marl_ray.algorithms.core.returns import n_step_returns
-from marl_ray.algorithms.core.rollout import EpisodeStats, Rollout, RolloutWorker
+from marl_ray.algorithms.core.rollout import EpisodeStats
 
 
 class GradientResult(NamedTuple):
@@ -24,63 +27,75 @@ class A3CWorker:
     def __init__(self, config: A3CConfig, worker_index: int):
         self.config = config
         seed = config.seed * 10_007 + worker_index
-        self.rollouts = RolloutWorker(
-            config.env, config.env_config, config.num_envs_per_worker, config.network, seed
+        groups, self.net = build_policy_modules(config)
+        self.sampler = MultiAgentSampler(
+            config.env, config.env_config, config.num_envs_per_worker, groups, dict(self.net), seed
         )
-        self.net = self.rollouts.net
 
     def compute_gradients(
         self, weights: tuple[int, dict[str, np.ndarray]]
     ) -> tuple[list[np.ndarray], GradientResult]:
+        """Gradients of every policy's loss (summed) on one rollout with `weights`, one array
+        per parameter of the policies' `ModuleDict`, in its `parameters()` order."""
         version, state = weights
-        self.rollouts.set_weights(state)
-        steps_before = self.rollouts.env_steps
-        rollout = self.rollouts.rollout(self.config.rollout_length)
+        self.net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+        steps_before = self.sampler.env_steps
+        rollout = self.sampler.rollout(self.config.rollout_length)
         self.net.zero_grad(set_to_none=True)
-        losses = a3c_loss(self.net, rollout, self.config)
-        losses.total.backward()
+        losses = {
+            policy_id: a3c_loss(self.net[policy_id], batch, self.config)
+            for policy_id, batch in rollout.items()
+            if batch.mask.any()
+        }
+        sum(loss.total for loss in losses.values()).backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
-        grads = [p.grad.numpy().copy() for p in self.net.parameters()]
+        grads = [
+            np.zeros(tuple(p.shape), np.float32) if p.grad is None else p.grad.numpy().copy()
+            for p in self.net.parameters()
+        ]
         result = GradientResult(
             version,
-            self.rollouts.env_steps - steps_before,
-            self.rollouts.tracker.drain(),
-            {k: float(v.detach()) for k, v in losses._asdict().items()},
+            self.sampler.env_steps - steps_before,
+            self.sampler.tracker.drain(),
+            _mean_losses(losses),
         )
         return grads, result
 
 
-def a3c_loss(net, rollout: Rollout, config: A3CConfig):
-    """n-step advantage actor-critic loss on one rollout (time-major `[T, B]`)."""
-    T, B = rollout.rewards.shape
-    flat_obs = rollout.obs.reshape(T * B, *rollout.obs.shape[2:])
-    params, values = net(flat_obs)
+def _mean_losses(losses: dict[str, ActorCriticLoss]) -> dict[str, float]:
+    names = ActorCriticLoss._fields
+    return {
+        k: float(np.mean([float(getattr(loss, k).detach()) for loss in losses.values()]))
+        for k in names
+    }
+
+
+def a3c_loss(net: PolicyNetwork, batch: PolicyRollout, config: A3CConfig) -> ActorCriticLoss:
+    """n-step advantage actor-critic loss of one policy on its rollout (time-major `[T, R]`),
+    over the rows whose agent was present. The rollout's bootstrap and truncation values are
+    the acting critic's, which is this network (A3C is on-policy)."""
+    T, R = batch.rewards.shape
+    params, values = net(batch.obs.flatten(0, 1), batch.state.flatten(0, 1))
     dist = net.distribution(params)
-    actions = rollout.actions.reshape(T * B, *rollout.actions.shape[2:])
-    log_probs = dist.log_prob(actions).reshape(T, B)
-    entropy = dist.entropy().reshape(T, B)
-    values = values.reshape(T, B)
-    with torch.no_grad():
-        bootstrap = net.value(rollout.bootstrap_obs)
-        truncation_values = torch.zeros(T, B)
-        cut = rollout.truncated & ~rollout.terminated
-        if cut.any():
-            truncation_values[cut] = net.value(rollout.final_obs[cut])
+    log_probs = dist.log_prob(batch.actions.flatten(0, 1)).reshape(T, R)
+    entropy = dist.entropy().reshape(T, R)
+    values = values.reshape(T, R)
     targets = n_step_returns(
-        rollout.rewards,
+        batch.rewards,
         values.detach(),
-        bootstrap,
-        rollout.terminated,
-        rollout.truncated,
-        truncation_values,
+        batch.bootstrap_value,
+        batch.terminated,
+        batch.truncated,
+        batch.truncation_values,
         config.gamma,
     )
+    present = batch.mask
     return actor_critic_loss(
-        log_probs,
-        entropy,
-        values,
-        targets.returns,
-        targets.advantages,
+        log_probs[present],
+        entropy[present],
+        values[present],
+        targets.returns[present],
+        targets.advantages[present],
         value_coef=config.value_coef,
         entropy_coef=config.entropy_coef,
     )
