@@ -24,6 +24,7 @@ import argparse
 import json
 
 import numpy as np
+from memory import OUR_PPO_PROCESSES, MemorySampler
 from scripted_comparison import add_overrides_argument, random_policy, stop_overrides, train
 
 import envs
@@ -63,9 +64,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     add_overrides_argument(parser)
     args = parser.parse_args()
+    memory = MemorySampler(OUR_PPO_PROCESSES)  # RSS of our PPO's trial and actors, if any
+    memory.start()
     exp, checkpoint, wall_s, steps = train(
         FILES[args.algorithm], [*stop_overrides(args), f"seed={args.seed}", *args.set]
     )
+    memory.running = False
     seed, n = 1000 + args.seed, args.episodes
     c = envs.make_config(exp.env.name, exp.env.config)
     result = evaluate_checkpoint(checkpoint, episodes=n, seed=seed, env_overrides=FIXED)
@@ -85,6 +89,7 @@ def main() -> None:
                 "env_steps": steps,
                 "wall_s": round(wall_s, 1),
                 "algorithm": exp.algorithm,
+                "memory_mb": memory.figures(),
                 "target_met": bool(collisions_ok and throughput_ok),
             }
         )

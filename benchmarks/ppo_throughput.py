@@ -26,12 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pandas as pd
-import psutil
+from memory import OUR_PPO_PROCESSES, MemorySampler
 
 from marl_ray.config import METRIC_KEYS, load_experiment
 from marl_ray.runner import connect, run_experiment
@@ -44,38 +42,6 @@ SAME_SAMPLING = [
     "resources.num_cpus_per_env_runner=1",
 ]
 STEPS, SUCCESS = METRIC_KEYS["timesteps"], METRIC_KEYS["success_rate"]
-OUR_PROCESSES = ("PPOTrainable", "PPOWorker", "PPOLearnerActor")
-
-
-class MemorySampler(threading.Thread):
-    """Sums the RSS of processes whose command line names one of `names`, once a second."""
-
-    def __init__(self, names: tuple[str, ...]):
-        super().__init__(daemon=True)
-        self.names, self.samples, self.running = names, [], True
-
-    def run(self) -> None:
-        while self.running:
-            total = 0
-            for p in psutil.process_iter(["cmdline", "memory_info"]):
-                cmd = " ".join(p.info["cmdline"] or [])
-                if p.info["memory_info"] and any(f"ray::{n}" in cmd for n in self.names):
-                    total += p.info["memory_info"].rss
-            if total:
-                self.samples.append((time.time(), total / 2**20))
-            time.sleep(1.0)
-
-    def figures(self) -> dict[str, float]:
-        if not self.samples:
-            return {}
-        values = [mb for _, mb in self.samples]
-        early = values[: max(1, len(values) // 10)]
-        return {
-            "peak": round(max(values)),
-            "first_tenth_mean": round(sum(early) / len(early)),
-            "last": round(values[-1]),
-            "growth": round(values[-1] - max(early)),
-        }
 
 
 def train(overrides: list[str], seconds: float) -> pd.DataFrame:
@@ -107,7 +73,7 @@ def main() -> None:
     parser.add_argument("--ours-only", action="store_true", help="skip RLlib (memory runs)")
     args = parser.parse_args()
     connect(None, num_cpus=2)
-    memory = MemorySampler(OUR_PROCESSES)
+    memory = MemorySampler(OUR_PPO_PROCESSES)
     memory.start()
     ours = train(["training.extra.updates_per_iteration=1"], args.seconds)
     memory.running = False

@@ -1,0 +1,58 @@
+"""Resident memory of a training run's processes, sampled while it runs (benchmarks).
+
+Reads Linux's /proc (command lines as Ray's workers set them: `ray::<Class>.<method>`)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+OUR_PPO_PROCESSES = ("PPOTrainable", "PPOWorker", "PPOLearnerActor")
+
+
+class MemorySampler(threading.Thread):
+    """Sums the RSS of processes whose command line names one of `names`, once a second."""
+
+    def __init__(self, names: tuple[str, ...]):
+        super().__init__(daemon=True)
+        self.names, self.samples, self.running = names, [], True
+
+    def run(self) -> None:
+        while self.running:
+            total = sum(rss_bytes(pid) for pid in self.matching())
+            if total:
+                self.samples.append((time.time(), total / 2**20))
+            time.sleep(1.0)
+
+    def matching(self) -> list[str]:
+        pids = []
+        for proc in Path("/proc").iterdir():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, ValueError):
+                continue
+            if any(f"ray::{n}" in cmd for n in self.names):
+                pids.append(proc.name)
+        return pids
+
+    def figures(self) -> dict[str, float]:
+        if not self.samples:
+            return {}
+        values = [mb for _, mb in self.samples]
+        early = values[: max(1, len(values) // 10)]
+        return {
+            "peak": round(max(values)),
+            "first_tenth_mean": round(sum(early) / len(early)),
+            "last": round(values[-1]),
+            "growth": round(values[-1] - max(early)),
+        }
+
+
+def rss_bytes(pid: str) -> int:
+    """A process's resident set size (0 if it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
