@@ -201,10 +201,6 @@ class TrafficStreams:
     routes: list[np.random.Generator]  # per approach: turns in arrival order
     leader: np.random.Generator  # platoon leader's speed changes
     waiting: list[deque[int]]  # per approach: arrival steps of vehicles not yet entered
-    arrival_block: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int64))
-    """Arrival counts drawn ahead, `[steps, 4]`: the same numbers as one draw per step (numpy
-    draws a block element by element from the same generator), at a fraction of the cost."""
-    arrival_index: int = 0
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> TrafficStreams:
@@ -214,14 +210,6 @@ class TrafficStreams:
             for s in np.random.SeedSequence(int(rng.integers(2**63))).spawn(7)
         )
         return cls(start, arrivals, routes, leader, [deque() for _ in range(4)])
-
-    def next_arrivals(self, p: float) -> np.ndarray:
-        """This step's Poisson(p) arrival count on each of the 4 approaches."""
-        if self.arrival_index == len(self.arrival_block):
-            self.arrival_block = self.arrivals.poisson(p, (ARRIVAL_BLOCK, 4))
-            self.arrival_index = 0
-        self.arrival_index += 1
-        return self.arrival_block[self.arrival_index - 1]
 
 
 class Vehicles(BatchedEnv):
@@ -272,6 +260,11 @@ class Vehicles(BatchedEnv):
         self.arrived = np.zeros((e, k), dtype=np.int64)
         """Step each vehicle arrived at the zone (queueing before `entered`)."""
         self.traffic: list[TrafficStreams | None] = [None] * e
+        # Arrival counts drawn ahead per copy, `[E, ARRIVAL_BLOCK, 4]`, and each copy's next
+        # row: the same numbers as one draw of 4 per step from the copy's arrivals stream
+        # (numpy draws a block element by element from the same generator), vectorised.
+        self._arrival_blocks = np.zeros((e, ARRIVAL_BLOCK, 4), dtype=np.int64)
+        self._arrival_row = np.zeros(e, dtype=np.int64)
         self.steps = np.zeros(e, dtype=np.int64)
         self.next_vid = np.zeros(e, dtype=np.int64)
         self.totals = np.zeros((e, 3))
@@ -323,6 +316,7 @@ class Vehicles(BatchedEnv):
             arr[mask] = value
         for e in np.flatnonzero(mask):
             self.traffic[e] = traffic = TrafficStreams.draw(self._rngs[e])
+            self._draw_arrivals(e)
             rng = traffic.start
             if self.platoon:
                 self._reset_platoon(e, rng)
@@ -476,8 +470,10 @@ class Vehicles(BatchedEnv):
         Returns the slots that joined and each copy's number of arrivals."""
         c = self.config
         joined = np.zeros((self.num_envs, c.slots), dtype=bool)
-        p = c.arrival_rate * c.dt
-        arrived_all = np.stack([t.next_arrivals(p) for t in self.traffic])
+        arrived_all = self._arrival_blocks[np.arange(self.num_envs), self._arrival_row]
+        self._arrival_row += 1
+        for e in np.flatnonzero(self._arrival_row == ARRIVAL_BLOCK):
+            self._draw_arrivals(e)
         arrived_all[~open_copies] = 0
         counts = arrived_all.sum(axis=1)
         busy = counts > 0
@@ -496,6 +492,12 @@ class Vehicles(BatchedEnv):
                 self._spawn(e, int(free[0]), approach)
                 joined[e, free[0]] = True
         return joined, counts
+
+    def _draw_arrivals(self, e: int) -> None:
+        """The next `ARRIVAL_BLOCK` steps of copy `e`'s arrival counts."""
+        p = self.config.arrival_rate * self.config.dt
+        self._arrival_blocks[e] = self.traffic[e].arrivals.poisson(p, (ARRIVAL_BLOCK, 4))
+        self._arrival_row[e] = 0
 
     # ---- observations --------------------------------------------------------------------
 
@@ -572,11 +574,11 @@ class Vehicles(BatchedEnv):
         )
         return gap, np.where(np.isfinite(gap), speed[..., 0], self.v)
 
-    def _observe(self) -> np.ndarray:
+    def _own_observations(self) -> np.ndarray:
+        """`[E, K, own_features]`: each slot's own features (the first part of its row)."""
         c = self.config
-        k, n_near, radius = c.slots, c.k_nearest, c.sensing_radius
-        _, _, _, v, box_dist, in_box, _, route, vid = self._scene()
-        forward, left, dh, dist = self._relative()
+        k, radius = c.slots, c.sensing_radius
+        _, _, _, _, box_dist, in_box, _, _, _ = self._scene()
         gap, lead_speed = self._gap_ahead()
         own = np.zeros((self.num_envs, k, self.own_features), dtype=np.float32)
         own[..., 0] = np.clip(self.s / self.routes.length[self.route], 0.0, 1.0)
@@ -591,30 +593,42 @@ class Vehicles(BatchedEnv):
             blockers = self._blockers().sum(axis=2)
             own[..., OWN_FEATURES] = blockers == 0
             own[..., OWN_FEATURES + 1] = np.minimum(blockers / 4.0, 1.0)
-        order = np.argsort(dist, axis=2, kind="stable")[..., :n_near]
-        # Index arrays that pick each slot's nearest others: `a[copy, slot, order]` of an
-        # `[E, K, N]` array, `a[copy, order]` of a per-vehicle `[E, N]` one.
-        copy, slot = np.arange(self.num_envs)[:, None, None], np.arange(k)[None, :, None]
-        seen = dist[copy, slot, order] <= radius
-        near = np.empty((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
-        near[..., 0] = np.clip(forward[copy, slot, order] / radius, -1, 1)
-        near[..., 1] = np.clip(left[copy, slot, order] / radius, -1, 1)
-        picked_dh = dh[copy, slot, order]
-        near[..., 2] = np.cos(picked_dh)
-        near[..., 3] = np.sin(picked_dh)
-        near[..., 4] = v[copy, order] / c.v_max
-        near[..., 5] = box_dist[copy, order]
-        near[..., 6] = in_box[copy, order]
-        near[..., 7] = self.conflicts[self.route[:, :, None], route[copy, order]]
-        near[..., 8] = vid[copy, order] < self.vid[:, :, None]
-        near[..., 9] = 1.0
-        near *= seen[..., None]
+        return own
+
+    def _observe(self) -> np.ndarray:
+        c = self.config
+        k, n_near, radius = c.slots, c.k_nearest, c.sensing_radius
+        _, _, _, v, box_dist, in_box, _, route, vid = self._scene()
+        forward, left, dh, dist = self._relative()
+        own = self._own_observations()
+        # Neighbours of the occupied slots only (empty slots observe zeros): P rows (copy,
+        # slot), each with its `n_near` nearest others in `order` `[P, n_near]`.
+        e, i = np.nonzero(self.present)
+        d = dist[e, i]
+        order = np.argsort(d, axis=1, kind="stable")[:, :n_near]
+        rows, others = np.arange(len(e))[:, None], (e[:, None], order)
+        picked_dh = dh[e, i][rows, order]
+        features = np.empty((len(e), n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
+        features[..., 0] = np.clip(forward[e, i][rows, order] / radius, -1, 1)
+        features[..., 1] = np.clip(left[e, i][rows, order] / radius, -1, 1)
+        features[..., 2] = np.cos(picked_dh)
+        features[..., 3] = np.sin(picked_dh)
+        features[..., 4] = v[others] / c.v_max
+        features[..., 5] = box_dist[others]
+        features[..., 6] = in_box[others]
+        features[..., 7] = self.conflicts[self.route[e, i][:, None], route[others]]
+        features[..., 8] = vid[others] < self.vid[e, i][:, None]
+        features[..., 9] = 1.0
+        features *= (d[rows, order] <= radius)[..., None]
+        near = np.zeros((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
+        near[e, i] = features
         obs = np.concatenate([own, near.reshape(self.num_envs, k, -1)], axis=2)
         return np.where(self.present[..., None], obs, 0.0).astype(np.float32)
 
     def state(self) -> np.ndarray:
         """Every slot's own features (zeros for empty slots), concatenated."""
-        return self._observe()[..., : self.own_features].reshape(self.num_envs, -1)
+        own = np.where(self.present[..., None], self._own_observations(), 0.0)
+        return own.astype(np.float32).reshape(self.num_envs, -1)
 
     @property
     def state_space(self) -> gym.spaces.Box:
