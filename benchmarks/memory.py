@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-OUR_PPO_PROCESSES = ("PPOTrainable", "PPOWorker", "PPOLearnerActor")
+OUR_PPO_PROCESSES = ("PPOTrainable", "SamplerHost", "PPOLearnerActor")
 
 
 class MemorySampler(threading.Thread):

@@ -12,9 +12,10 @@ import ray
 import torch
 
 from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, concat_policy_rollouts
+from marl_ray.algorithms.core.policy_network import build_policies
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.impala.driver import ImpalaDriver
-from marl_ray.algorithms.impala.learner import ImpalaLearner, build_policies
+from marl_ray.algorithms.impala.learner import ImpalaLearner
 from marl_ray.algorithms.impala.trainable import ImpalaTrainable
 from marl_ray.cli import main
 from marl_ray.config import load_experiment
@@ -36,7 +37,7 @@ SMALL = ImpalaConfig(
 
 
 def sampler(config: ImpalaConfig, num_envs: int, seed: int) -> MultiAgentSampler:
-    _, groups, nets = build_policies(config)
+    _, groups, nets = build_policies(config, "MARL_IMPALA")
     return MultiAgentSampler(config.env, config.env_config, num_envs, groups, nets, seed)
 
 

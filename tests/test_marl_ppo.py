@@ -16,10 +16,10 @@ import envs
 from envs.schema import ConfigError
 from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, PolicyRollout
 from marl_ray.algorithms.core.policy_map import policy_groups, slot_policies
-from marl_ray.algorithms.core.policy_network import PolicyModelConfig
+from marl_ray.algorithms.core.policy_network import PolicyModelConfig, build_policies
 from marl_ray.algorithms.ppo.config import PPOConfig, ppo_config
 from marl_ray.algorithms.ppo.driver import PPODriver
-from marl_ray.algorithms.ppo.learner import PPOLearner, build_policies
+from marl_ray.algorithms.ppo.learner import PPOLearner
 from marl_ray.algorithms.ppo.trainable import PPOTrainable
 from marl_ray.cli import main
 from marl_ray.config import load_experiment
@@ -40,7 +40,7 @@ SMALL = PPOConfig(
 
 
 def sampler_for(config: PPOConfig, num_envs: int = 8, seed: int = 1) -> MultiAgentSampler:
-    _, groups, nets = build_policies(config)
+    _, groups, nets = build_policies(config, "MARL_PPO")
     return MultiAgentSampler(config.env, config.env_config, num_envs, groups, nets, seed)
 
 
@@ -301,8 +301,9 @@ def test_cli_trains_and_evaluates_mappo_by_group_on_the_smart_grid(ray_session, 
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["algorithm"] == "MARL_PPO" and summary["timesteps"] == 384
     args = ["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]
-    for extra in ([], ["--explore"]):
+    for extra in ([], ["--explore", "--render", str(tmp_path / "day.png")]):
         assert main(args + extra) == 0
         result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert result["episodes"] == 4 and np.isfinite(result["episode_return_mean"])
         assert set(result["policy_returns"]) == {"thermal", "renewable", "consumer", "storage"}
+    assert Path(result["render"]).is_file()

@@ -9,8 +9,9 @@ import torch
 from marl_ray.algorithms.a3c.config import A3CConfig
 from marl_ray.algorithms.a3c.server import build_parameter_server
 from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler
+from marl_ray.algorithms.core.policy_network import build_policies
 from marl_ray.algorithms.impala.config import ImpalaConfig
-from marl_ray.algorithms.impala.learner import ImpalaLearner, build_policies
+from marl_ray.algorithms.impala.learner import ImpalaLearner
 from marl_ray.algorithms.ppo.config import PPOConfig
 from marl_ray.algorithms.ppo.learner import PPOLearner
 
@@ -59,7 +60,7 @@ def test_multi_agent_sampler_actions_follow_the_seed():
 
     def actions(seed):
         torch.manual_seed(999)
-        _, groups, nets = build_policies(config)
+        _, groups, nets = build_policies(config, "MARL_IMPALA")
         return (
             MultiAgentSampler("grid_world", {}, 4, groups, nets, seed).rollout(20)["shared"].actions
         )

@@ -61,9 +61,7 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
             from marl_ray.algorithms.core.policy_map import slot_policies
             from marl_ray.algorithms.core.policy_network import build_policies
 
-            core, groups, nets = build_policies(
-                config.env, config.env_config, config.policies, config.network, 0, cls.algorithm
-            )
+            core, groups, nets = build_policies(config, cls.algorithm)
             for policy_id, net in nets.items():  # the checkpoint's weights replace the initial
                 net.load_state_dict(state["policy_weights"][policy_id])
                 net.eval()
@@ -134,6 +132,22 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         self.driver.load_state_dict(state)
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(_numpy_rng_tuple(state["numpy_rng"]))
+        if hasattr(self.driver, "set_hyperparameters"):
+            # This trial's own learning rate and entropy coefficient stay: after a PBT
+            # exploit they are the explored values, not the donor's.
+            self.driver.set_hyperparameters(self.algo_config.lr, self.algo_config.entropy_coef)
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        """Applies a new learning rate / entropy coefficient to the running learner (PBT),
+        where the driver can change them (`set_hyperparameters`); otherwise Tune restarts the
+        trial with the new config."""
+        if not hasattr(self.driver, "set_hyperparameters"):
+            return False
+        exp, gpus = experiment_from_param_space(new_config)
+        new = self.build_config(exp, gpus)
+        self.driver.set_hyperparameters(new.lr, new.entropy_coef)
+        self.algo_config = new
+        return True
 
     def cleanup(self) -> None:
         self.driver.stop()

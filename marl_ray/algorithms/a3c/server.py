@@ -20,9 +20,7 @@ from marl_ray.algorithms.core.policy_network import build_policies
 def build_policy_modules(config: A3CConfig) -> tuple[list[PolicyGroup], nn.ModuleDict]:
     """A3C's policy groups and their networks in one module (initial weights a function of
     `config.seed`)."""
-    _, groups, nets = build_policies(
-        config.env, config.env_config, config.policies, config.network, config.seed, "A3C"
-    )
+    _, groups, nets = build_policies(config, "A3C")
     return groups, nn.ModuleDict(nets)
 
 

@@ -197,10 +197,11 @@ def build_policy_networks(
 
 
 def build_policies(
-    env: str, env_config: dict, setup: str, network: PolicyModelConfig, seed: int, algorithm: str
+    config, algorithm: str
 ) -> tuple[envs.BatchedEnv, list[PolicyGroup], dict[str, PolicyNetwork]]:
-    """A one-copy core of the env, the policy groups of `setup` (`multi_agent.policies`) and
-    their initial networks (a function of `seed`)."""
-    core = envs.make_batched(env, 1, env_config)
-    groups = policy_groups(core, setup, algorithm)
-    return core, groups, build_policy_networks(core, groups, network, seed)
+    """From an algorithm config on the multi-agent core (`env`, `env_config`, `policies`,
+    `network`, `seed`): a one-copy core of the env, the policy groups of `policies`
+    (`multi_agent.policies`) and their initial networks (a function of `seed`)."""
+    core = envs.make_batched(config.env, 1, config.env_config)
+    groups = policy_groups(core, config.policies, algorithm)
+    return core, groups, build_policy_networks(core, groups, config.network, config.seed)

@@ -20,8 +20,10 @@ import ray
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.policy_set import mean_stats
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
-from marl_ray.algorithms.impala.actors import ImpalaActor, ImpalaLearnerActor
+from marl_ray.algorithms.core.sampler_actor import SamplerActor
+from marl_ray.algorithms.impala.actors import ImpalaLearnerActor
 from marl_ray.algorithms.impala.config import ImpalaConfig
+from marl_ray.algorithms.learner_driver import LearnerDriver
 from marl_ray.metrics import AlgorithmMetrics
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,9 @@ logger = logging.getLogger(__name__)
 LEARNER_CPUS = 0.5
 
 
-class ImpalaDriver:
+class ImpalaDriver(LearnerDriver):
+    COUNTERS = ("env_steps", "trajectories", "updates", "restarts")
+
     def __init__(self, config: ImpalaConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
         self.config = config
         self.metrics = metrics
@@ -56,9 +60,14 @@ class ImpalaDriver:
 
     def _start_actor(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.actors[i] is not None)
-        self.actors[i] = ImpalaActor.options(
-            name=name, num_cpus=self.config.num_cpus_per_actor
-        ).remote(self.config, seed_index)
+        cfg = self.config
+        self.actors[i] = SamplerActor.options(name=name, num_cpus=cfg.num_cpus_per_actor).remote(
+            cfg,
+            "MARL_IMPALA",
+            cfg.num_envs_per_actor,
+            cfg.rollout_length,
+            cfg.seed * 10_007 + seed_index,
+        )
 
     def _launch(self, i: int) -> None:
         trajectory_ref, info_ref = self.actors[i].rollout.remote(self.weights)
@@ -146,30 +155,7 @@ class ImpalaDriver:
 
     # ---- run-time hyperparameters and state ----------------------------------------------
 
-    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
-        ray.get(self.learner.set_hyperparameters.remote(lr, entropy_coef))
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "learner": ray.get(self.learner.state_dict.remote()),
-            "env_steps": self.env_steps,
-            "trajectories": self.trajectories,
-            "updates": self.updates,
-            "restarts": self.restarts,
-            "episodes": self.window.state_dict(),
-        }
-
-    @staticmethod
-    def policy_weights(state: dict[str, Any]) -> dict[str, Any]:
-        return state["learner"]["weights"]
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        ray.get(self.learner.load_state_dict.remote(state["learner"]))
-        self.env_steps = int(state["env_steps"])
-        self.trajectories = int(state["trajectories"])
-        self.updates = int(state["updates"])
-        self.restarts = int(state["restarts"])
-        self.window.load_state_dict(state["episodes"])
+    def _discard_in_flight(self) -> None:
         # Work begun on the old weights is discarded; actors restart on the restored ones.
         if self.update_ref is not None:
             ray.wait([self.update_ref])
@@ -178,7 +164,6 @@ class ImpalaDriver:
         ray.wait(list(self.in_flight), num_returns=len(self.in_flight))
         self.idle += [i for i, _ in self.in_flight.values()]
         self.in_flight.clear()
-        self.weights = self.learner.get_weights.remote()
         self._launch_idle()
 
     def stop(self) -> None:

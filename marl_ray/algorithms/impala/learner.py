@@ -15,31 +15,19 @@ from typing import Any
 import numpy as np
 import torch
 
-import envs
 from marl_ray.algorithms.core.losses import actor_critic_loss
 from marl_ray.algorithms.core.multi_agent_rollout import PolicyRollout, concat_policy_rollouts
 from marl_ray.algorithms.core.parameter_server import OPTIMIZERS
-from marl_ray.algorithms.core.policy_map import PolicyGroup
-from marl_ray.algorithms.core.policy_network import PolicyNetwork
-from marl_ray.algorithms.core.policy_network import build_policies as build_core_policies
+from marl_ray.algorithms.core.policy_network import build_policies
 from marl_ray.algorithms.core.policy_set import PolicySet
 from marl_ray.algorithms.core.vtrace import VTraceReturns, vtrace
 from marl_ray.algorithms.impala.config import ImpalaConfig
 
 
-def build_policies(
-    config: ImpalaConfig,
-) -> tuple[envs.BatchedEnv, list[PolicyGroup], dict[str, PolicyNetwork]]:
-    """The env's one-copy core, IMPALA's policy groups and their initial networks."""
-    return build_core_policies(
-        config.env, config.env_config, config.policies, config.network, config.seed, "MARL_IMPALA"
-    )
-
-
 class ImpalaLearner(PolicySet):
     def __init__(self, config: ImpalaConfig, device: torch.device | str = "cpu"):
         """A learner whose initial networks are a function of `config.seed`."""
-        _, self.groups, nets = build_policies(config)
+        _, self.groups, nets = build_policies(config, "MARL_IMPALA")
         optimizer = OPTIMIZERS[config.optimizer]
         super().__init__(
             nets,

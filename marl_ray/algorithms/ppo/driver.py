@@ -19,7 +19,9 @@ import ray
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.policy_set import mean_stats
 from marl_ray.algorithms.core.rollout import EpisodeWindow
-from marl_ray.algorithms.ppo.actors import PPOLearnerActor, PPOWorker
+from marl_ray.algorithms.core.sampler_actor import SamplerActor
+from marl_ray.algorithms.learner_driver import LearnerDriver
+from marl_ray.algorithms.ppo.actors import PPOLearnerActor
 from marl_ray.algorithms.ppo.config import PPOConfig
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -29,7 +31,9 @@ LEARNER_CPUS = 0.5
 POLICY_GAUGES = ("policy_loss", "vf_loss", "entropy", "approx_kl")
 
 
-class PPODriver:
+class PPODriver(LearnerDriver):
+    COUNTERS = ("env_steps", "agent_steps", "updates", "restarts")
+
     def __init__(self, config: PPOConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
         self.config = config
         self.metrics = metrics
@@ -50,9 +54,14 @@ class PPODriver:
 
     def _start_worker(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
-        self.workers[i] = PPOWorker.options(
-            name=name, num_cpus=self.config.num_cpus_per_worker
-        ).remote(self.config, seed_index)
+        cfg = self.config
+        self.workers[i] = SamplerActor.options(name=name, num_cpus=cfg.num_cpus_per_worker).remote(
+            cfg,
+            "MARL_PPO",
+            cfg.num_envs_per_worker,
+            cfg.rollout_length,
+            cfg.seed * 10_007 + seed_index,
+        )
 
     def _launch(self, weights) -> dict[int, tuple[Any, Any]]:
         """Every worker starts a batch: worker index -> (batch ref, info ref)."""
@@ -115,34 +124,10 @@ class PPODriver:
 
     # ---- run-time hyperparameters and state ----------------------------------------------
 
-    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
-        ray.get(self.learner.set_hyperparameters.remote(lr, entropy_coef))
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "learner": ray.get(self.learner.state_dict.remote()),
-            "env_steps": self.env_steps,
-            "agent_steps": self.agent_steps,
-            "updates": self.updates,
-            "restarts": self.restarts,
-            "episodes": self.window.state_dict(),
-        }
-
-    @staticmethod
-    def policy_weights(state: dict[str, Any]) -> dict[str, Any]:
-        return state["learner"]["weights"]
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        ray.get(self.learner.load_state_dict.remote(state["learner"]))
-        self.env_steps = int(state["env_steps"])
-        self.agent_steps = int(state["agent_steps"])
-        self.updates = int(state["updates"])
-        self.restarts = int(state["restarts"])
-        self.window.load_state_dict(state["episodes"])
+    def _discard_in_flight(self) -> None:
         if self.pending is not None:  # sampled on the weights being replaced
             ray.wait([info for _, info in self.pending.values()], num_returns=len(self.pending))
             self.pending = None
-        self.weights = self.learner.get_weights.remote()
 
     def stop(self) -> None:
         for actor in [*self.workers, self.learner]:

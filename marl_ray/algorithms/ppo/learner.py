@@ -8,11 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-import envs
 from marl_ray.algorithms.core.multi_agent_rollout import PolicyRollout, concat_policy_rollouts
-from marl_ray.algorithms.core.policy_map import PolicyGroup
-from marl_ray.algorithms.core.policy_network import PolicyNetwork
-from marl_ray.algorithms.core.policy_network import build_policies as build_core_policies
+from marl_ray.algorithms.core.policy_network import build_policies
 from marl_ray.algorithms.core.policy_set import PolicySet
 from marl_ray.algorithms.core.ppo_math import (
     RunningMeanStd,
@@ -25,18 +22,9 @@ from marl_ray.algorithms.core.ppo_math import (
 from marl_ray.algorithms.ppo.config import PPOConfig
 
 
-def build_policies(
-    config: PPOConfig,
-) -> tuple[envs.BatchedEnv, list[PolicyGroup], dict[str, PolicyNetwork]]:
-    """The env's one-copy core, PPO's policy groups and their initial networks."""
-    return build_core_policies(
-        config.env, config.env_config, config.policies, config.network, config.seed, "MARL_PPO"
-    )
-
-
 class PPOLearner(PolicySet):
     def __init__(self, config: PPOConfig, device: torch.device | str = "cpu"):
-        _, self.groups, nets = build_policies(config)
+        _, self.groups, nets = build_policies(config, "MARL_PPO")
         super().__init__(
             nets,
             lambda params, lr: torch.optim.Adam(params, lr=lr, eps=1e-5),
