@@ -25,46 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-from pathlib import Path
 
-import pandas as pd
 from memory import OUR_PPO_PROCESSES, MemorySampler
+from throughput_comparison import STEPS, compare, train
 
-from marl_ray.config import METRIC_KEYS, load_experiment
-from marl_ray.runner import connect, run_experiment
+from marl_ray.runner import connect
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLING = {"processes": 1, "env_copies_per_process": 64}
-SAME_SAMPLING = [
-    f"resources.num_env_runners={SAMPLING['processes']}",
-    f"resources.num_envs_per_env_runner={SAMPLING['env_copies_per_process']}",
-    "resources.num_cpus_per_env_runner=1",
-]
-STEPS, SUCCESS = METRIC_KEYS["timesteps"], METRIC_KEYS["success_rate"]
-
-
-def train(overrides: list[str], seconds: float) -> pd.DataFrame:
-    """Trains for `seconds`; returns Tune's per-iteration rows."""
-    storage = tempfile.mkdtemp(prefix="ppo_throughput_")
-    exp = load_experiment(
-        ROOT / "tune_configs" / "grid_world_marl_ppo.yaml",
-        [
-            *overrides,
-            *SAME_SAMPLING,
-            f"stop.time_total_s={seconds}",
-            "stop.timesteps_total=null",
-            "stop.metric={}",
-            f"storage_path={storage}",
-        ],
-    )
-    summary = run_experiment(exp, verbose=0)
-    return pd.read_csv(next(Path(summary.run_dir).glob("*/progress.csv")))
-
-
-def success(rows: pd.DataFrame, index: int) -> float | None:
-    value = rows[SUCCESS].iloc[index] if SUCCESS in rows else float("nan")
-    return None if pd.isna(value) else round(float(value), 3)
+CONFIG = "grid_world_marl_ppo.yaml"
 
 
 def main() -> None:
@@ -75,37 +42,16 @@ def main() -> None:
     connect(None, num_cpus=2)
     memory = MemorySampler(OUR_PPO_PROCESSES)
     memory.start()
-    ours = train(["training.extra.updates_per_iteration=1"], args.seconds)
+    ours = train(CONFIG, ["training.extra.updates_per_iteration=1"], args.seconds)
     memory.running = False
-    rate = {"ours": float(ours[STEPS].iloc[-1]) / float(ours["time_total_s"].iloc[-1])}
-    out: dict = {"ours_env_steps_per_s": round(rate["ours"])}
-    if not args.ours_only:
-        rllib = train(["algorithm=PPO", "training.extra={}"], args.seconds)
-        rate["rllib"] = float(rllib[STEPS].iloc[-1]) / float(rllib["time_total_s"].iloc[-1])
-        rllib_steps = int(rllib[STEPS].iloc[-1])
-        reached = ours.index[ours[STEPS] >= rllib_steps]
-        at = int(reached[0]) if len(reached) else len(ours) - 1
-        out |= {
-            "rllib_env_steps_per_s": round(rate["rllib"]),
-            "ratio": round(rate["ours"] / rate["rllib"], 1),
-            "equal_wall_time": {
-                "seconds": args.seconds,
-                "ours_env_steps": int(ours[STEPS].iloc[-1]),
-                "rllib_env_steps": rllib_steps,
-                "ours_success_rate": success(ours, -1),
-                "rllib_success_rate": success(rllib, -1),
-            },
-            "equal_env_steps": {
-                "env_steps": rllib_steps,
-                "ours_env_steps": int(ours[STEPS].iloc[at]),
-                "ours_seconds": round(float(ours["time_total_s"].iloc[at]), 1),
-                "rllib_seconds": round(float(rllib["time_total_s"].iloc[-1]), 1),
-                "ours_success_rate": success(ours, at),
-                "rllib_success_rate": success(rllib, -1),
-            },
-        }
-    out |= {"memory_mb": memory.figures(), "sampling": SAMPLING}
-    print(json.dumps(out))
+    if args.ours_only:
+        rate = float(ours[STEPS].iloc[-1]) / float(ours["time_total_s"].iloc[-1])
+        out = {"ours_env_steps_per_s": round(rate)}
+    else:
+        out = compare(
+            ours, train(CONFIG, ["algorithm=PPO", "training.extra={}"], args.seconds), args.seconds
+        )
+    print(json.dumps({**out, "memory_mb": memory.figures()}))
 
 
 if __name__ == "__main__":
