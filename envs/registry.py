@@ -14,6 +14,7 @@ from envs.pettingzoo_batch import Pistonball, SimpleSpread
 from envs.resource_allocation import ResourceAllocation
 from envs.schema import ConfigError, from_mapping
 from envs.smart_grid import SmartGrid
+from envs.two_step_game import TwoStepGame
 from envs.vehicles import Vehicles
 
 _CORES: dict[str, type[BatchedEnv]] = {
@@ -26,6 +27,7 @@ _CORES: dict[str, type[BatchedEnv]] = {
         Vehicles,
         SimpleSpread,
         Pistonball,
+        TwoStepGame,
     )
 }
 

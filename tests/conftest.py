@@ -52,6 +52,7 @@ ENV_CASES = [
         },
     ),
     ("smart_grid", {}),
+    ("two_step_game", {}),
     ("smart_grid", {"action_bins": 5, "steps_per_day": 12, "num_thermal": 2, "num_storage": 2}),
 ]
 
