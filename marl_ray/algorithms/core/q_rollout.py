@@ -1,0 +1,103 @@
+"""Epsilon-greedy acting in a batched core with per-policy Q networks, recorded as joint
+transitions (every agent slot of a copy together: the mixers of VDN and QMIX need them).
+
+A chunk holds `T` steps of `E` copies, time-major, `A` agent slots:
+obs / next_obs `[T, E, A, D]` (next_obs: the state each step reached, the final one for
+copies that finished), state / next_state `[T, E, S]`, actions, rewards, terminated,
+truncated, present, next_present `[T, E, A]`. Slots without an agent (agents that join and
+leave) are recorded absent and terminated, so no target reads across them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import envs
+from marl_ray.algorithms.core.policy_map import PolicyGroup
+from marl_ray.algorithms.core.q_network import QNetwork, epsilon_greedy, group_positions
+from marl_ray.algorithms.core.rollout import EpisodeTracker
+
+CHUNK_FIELDS = (
+    "obs",
+    "state",
+    "actions",
+    "rewards",
+    "terminated",
+    "truncated",
+    "present",
+    "next_obs",
+    "next_state",
+    "next_present",
+)
+
+
+class QSampler:
+    """Owns a batched core (stepped without autoreset) and one Q network per policy."""
+
+    def __init__(
+        self,
+        env_name: str,
+        env_config: dict,
+        num_envs: int,
+        groups: list[PolicyGroup],
+        nets: dict[str, QNetwork],
+        seed: int,
+    ):
+        self.env = envs.make_batched(env_name, num_envs, env_config)
+        self.env.autoreset = False
+        self.groups, self.nets = groups, nets
+        self.positions = {g.policy_id: group_positions(num_envs, len(g.columns)) for g in groups}
+        self.generator = torch.Generator().manual_seed(seed)
+        self.obs, _ = self.env.reset(seed=seed)
+        self.tracker = EpisodeTracker(num_envs)
+        self.env_steps = 0
+
+    def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
+        for policy_id, state in weights.items():
+            self.nets[policy_id].load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, active: np.ndarray, epsilon: float) -> np.ndarray:
+        """Epsilon-greedy actions `[E, A]` (absent slots: the env's idle action)."""
+        env = self.env
+        actions = env.idle_actions()
+        for group in self.groups:
+            cols = list(group.columns)
+            rows = torch.as_tensor(obs[:, cols].reshape(-1, *obs.shape[2:]))
+            net = self.nets[group.policy_id]
+            chosen = epsilon_greedy(
+                net(rows, self.positions[group.policy_id]),
+                net.allowed(rows),
+                epsilon,
+                self.generator,
+            )
+            chosen = chosen.numpy().reshape(env.num_envs, len(cols))
+            actions[:, cols] = np.where(active[:, cols], chosen, actions[:, cols])
+        return actions
+
+    def rollout(self, length: int, epsilon: float) -> dict[str, torch.Tensor]:
+        env = self.env
+        steps: dict[str, list[np.ndarray]] = {k: [] for k in CHUNK_FIELDS}
+        for _ in range(length):
+            active, state = env.active(), env.state()
+            actions = self.act(self.obs, active, epsilon)
+            out = env.step(actions)
+            record = {
+                "obs": self.obs,
+                "state": state,
+                "actions": actions,
+                "rewards": out.rewards * active,
+                "terminated": out.terminated | ~active,
+                "truncated": out.truncated & active & ~out.terminated,
+                "present": active,
+                "next_obs": out.observations,
+                "next_state": env.state(),
+                "next_present": env.active(),
+            }
+            for key, value in record.items():
+                steps[key].append(np.asarray(value))
+            self.tracker.update(out.rewards, out.done, out.infos)
+            self.obs = env.reset_copies(out.done) if out.done.any() else out.observations
+        self.env_steps += length * env.num_envs
+        return {k: torch.as_tensor(np.stack(v)) for k, v in steps.items()}
