@@ -122,6 +122,22 @@ REGISTRY: dict[str, Algorithm] = {
             "distributed PPO (IPPO / MAPPO)",
             **CORE,
         ),
+        *(
+            _own(
+                name,
+                "value_decomposition",
+                f"{name}Trainable",
+                what,
+                actions=("Discrete",),
+                policies=CORE["policies"],
+                dynamic_agents=True,
+            )
+            for name, what in (
+                ("IQL", "independent Q-learning"),
+                ("VDN", "value decomposition networks (Q_tot = sum of the agents' Q)"),
+                ("QMIX", "QMIX (monotonic mixer on the global state)"),
+            )
+        ),
     )
 }
 ALGORITHMS = tuple(REGISTRY)

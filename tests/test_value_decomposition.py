@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
+import ray
 import torch
 
 from envs.schema import ConfigError
@@ -13,8 +16,10 @@ from marl_ray.algorithms.core.q_network import QModelConfig, epsilon_greedy, lin
 from marl_ray.algorithms.core.q_rollout import CHUNK_FIELDS, QSampler
 from marl_ray.algorithms.core.replay import SequenceReplay
 from marl_ray.algorithms.value_decomposition.config import QConfig
+from marl_ray.algorithms.value_decomposition.driver import QDriver
 from marl_ray.algorithms.value_decomposition.learner import QLearner, build_q_policies
 from marl_ray.algorithms.value_decomposition.local import LocalQTrainer
+from marl_ray.cli import main
 
 TWO_STEP = QConfig(
     env="two_step_game",
@@ -122,3 +127,37 @@ def test_learner_state_round_trip():
         assert torch.equal(v, again.mixer.state_dict()[k])
     network = QModelConfig(hidden_sizes=[8])
     assert QLearner(replace(TWO_STEP, network=network)).nets["shared"].body[0].out_features == 8
+
+
+def test_cli_trains_and_evaluates_qmix(ray_session, tmp_path, capsys):
+    config = str(Path(__file__).resolve().parents[1] / "tune_configs" / "qmix_two_step.yaml")
+    sets = [
+        "stop.training_iteration=2",
+        "training.extra.updates_per_iteration=10",
+        f"storage_path={tmp_path}",
+    ]
+    assert main(["train", config, *[a for s in sets for a in ("--set", s)], "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["algorithm"] == "QMIX" and summary["timesteps"] >= 500
+    assert main(["evaluate", summary["checkpoint"], "--episodes", "6", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["episodes"] == 6 and result["episode_return_mean"] in (0.0, 1.0, 7.0, 8.0)
+
+
+def test_driver_replaces_a_killed_sampler_and_keeps_the_replay_ratio(ray_session):
+    config = replace(TWO_STEP, num_samplers=2, num_cpus_per_sampler=0.25, updates_per_iteration=20)
+    driver = QDriver(config, "qmix/test-kill", metrics=None)
+    try:
+        driver.train()
+        victim = driver.samplers[0]
+        ray.kill(victim)
+        figures = driver.train()
+        assert driver.restarts >= 1 and driver.samplers[0] is not victim
+        steps_per_chunk = config.sequence_length * config.num_envs_per_sampler
+        assert driver.env_steps == driver.chunks * steps_per_chunk
+        assert figures["replay_size"] == min(
+            driver.chunks * steps_per_chunk, config.buffer_capacity
+        )
+        assert driver.updates == 40 and 0 < figures["epsilon"] < 1
+    finally:
+        driver.stop()

@@ -1,6 +1,5 @@
-"""What the drivers with one learner actor share (MARL_PPO, MARL_IMPALA): run-time
-hyperparameters, and a checkpoint state of the learner, the driver's counters and the recent
-episodes."""
+"""What the drivers with one learner actor share (MARL_PPO, MARL_IMPALA, IQL/VDN/QMIX): a
+checkpoint state of the learner, the driver's counters and the recent episodes."""
 
 from __future__ import annotations
 
@@ -15,9 +14,6 @@ class LearnerDriver:
     `_discard_in_flight`."""
 
     COUNTERS: ClassVar[tuple[str, ...]]
-
-    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
-        ray.get(self.learner.set_hyperparameters.remote(lr, entropy_coef))
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -155,6 +155,10 @@ class ImpalaDriver(LearnerDriver):
 
     # ---- run-time hyperparameters and state ----------------------------------------------
 
+    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
+        """Learning rate and entropy coefficient of the running learner (PBT)."""
+        ray.get(self.learner.set_hyperparameters.remote(lr, entropy_coef))
+
     def _discard_in_flight(self) -> None:
         # Work begun on the old weights is discarded; actors restart on the restored ones.
         if self.update_ref is not None:

@@ -124,6 +124,10 @@ class PPODriver(LearnerDriver):
 
     # ---- run-time hyperparameters and state ----------------------------------------------
 
+    def set_hyperparameters(self, lr: float | None = None, entropy_coef: float | None = None):
+        """Learning rate and entropy coefficient of the running learner (PBT)."""
+        ray.get(self.learner.set_hyperparameters.remote(lr, entropy_coef))
+
     def _discard_in_flight(self) -> None:
         if self.pending is not None:  # sampled on the weights being replaced
             ray.wait([info for _, info in self.pending.values()], num_returns=len(self.pending))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
-from envs.schema import check
+import envs
+from envs.schema import ConfigError, check, from_mapping
+from marl_ray.algorithms.core.experiment import own_algorithm_config
 from marl_ray.algorithms.core.q_network import QModelConfig
+from marl_ray.config import ExperimentConfig
 
 MIXERS = {"IQL": "none", "VDN": "vdn", "QMIX": "qmix"}
 
@@ -47,6 +50,11 @@ class QConfig:
     epsilon_end: float = 0.05
     epsilon_decay_steps: int = 50_000
     """Env steps over which epsilon falls linearly."""
+    broadcast_interval: int = 4
+    """Publish the learner's weights to the samplers every k updates."""
+    checkpoint_replay: bool = False
+    """Save the replay buffer in checkpoints (up to `buffer_capacity` transitions: the
+    learner's figure `replay_bytes` says how large)."""
     updates_per_iteration: int = 50
     learner_gpus: int = 0
     seed: int = 0
@@ -72,3 +80,64 @@ class QConfig:
             "need 0 <= epsilon_end <= epsilon_start <= 1",
         )
         check(self.mixer_embed >= 1, "training.extra.mixer_embed must be >= 1")
+        check(self.broadcast_interval >= 1, "training.extra.broadcast_interval must be >= 1")
+
+
+EXTRA_KEYS = (
+    "mixer_embed",
+    "sequence_length",
+    "buffer_capacity",
+    "learning_starts",
+    "updates_per_batch",
+    "n_step",
+    "double_q",
+    "target_update_interval",
+    "target_tau",
+    "epsilon_start",
+    "epsilon_end",
+    "epsilon_decay_steps",
+    "broadcast_interval",
+    "checkpoint_replay",
+    "updates_per_iteration",
+)
+TRAINING_KEYS = {
+    "lr": "lr",
+    "gamma": "gamma",
+    "grad_clip": "grad_clip",
+    "train_batch_size": "batch_size",
+}
+
+
+def q_model(exp: ExperimentConfig, extra: dict[str, Any]) -> QModelConfig:
+    activation = "relu" if exp.model.activation == "linear" else exp.model.activation
+    values = {"hidden_sizes": list(exp.model.hidden_sizes), "activation": activation, **extra}
+    return from_mapping(QModelConfig, values, where="training.extra")
+
+
+def q_config(exp: ExperimentConfig, learner_gpus: int = 0) -> QConfig:
+    """IQL, VDN or QMIX (by `exp.algorithm`) from the experiment; refuses continuous
+    actions with what is allowed."""
+    config = own_algorithm_config(
+        QConfig,
+        exp,
+        algorithm=exp.algorithm,
+        extra_keys=EXTRA_KEYS,
+        training_keys=TRAINING_KEYS,
+        workers="num_samplers",
+        envs_per_worker="num_envs_per_sampler",
+        cpus_per_worker="num_cpus_per_sampler",
+        learner_gpus=learner_gpus,
+        network_extra=("agent_id",),
+        build_network=q_model,
+        policies=True,
+    )
+    config = replace(config, mixer=MIXERS[exp.algorithm])
+    core = envs.make_batched(config.env, 1, config.env_config)
+    spaces = {type(s).__name__ for s in core.action_spaces.values()}
+    if spaces != {"Discrete"}:
+        raise ConfigError(
+            f"{exp.algorithm} needs Discrete actions; {config.env} has {', '.join(sorted(spaces))} "
+            "(continuous actions: MADDPG or MARL_PPO; or the env's discrete option, e.g. "
+            "action_bins)"
+        )
+    return config
