@@ -30,6 +30,8 @@ class SimpleSpreadConfig:
     N: int = 3
     local_ratio: float = 0.5
     max_cycles: int = 25
+    continuous_actions: bool = False
+    """mpe2's continuous actions: Box(0, 1, (5,)) forces (no-op, left, right, down, up)."""
 
     def __post_init__(self) -> None:
         check(self.N >= 2, f"N must be >= 2, got {self.N}")
@@ -43,7 +45,7 @@ class SimpleSpreadConfig:
             N=self.N,
             local_ratio=self.local_ratio,
             max_cycles=self.max_cycles,
-            continuous_actions=False,
+            continuous_actions=self.continuous_actions,
             render_mode=render_mode,
         )
 

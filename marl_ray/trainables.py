@@ -138,6 +138,14 @@ REGISTRY: dict[str, Algorithm] = {
                 ("QMIX", "QMIX (monotonic mixer on the global state)"),
             )
         ),
+        _own(
+            "MADDPG",
+            "maddpg",
+            "MADDPGTrainable",
+            "MADDPG (centralised critics, deterministic actors)",
+            policies=CORE["policies"],
+            dynamic_agents=True,
+        ),
     )
 }
 ALGORITHMS = tuple(REGISTRY)

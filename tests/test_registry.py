@@ -51,3 +51,11 @@ def test_capabilities_are_checked_when_the_experiment_is_read():
 def test_the_readme_table_is_the_registry():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert capability_table() in readme
+
+
+def test_bundle_slots_skip_empty_bundles_and_stay_out_of_the_way_without_a_group():
+    from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
+
+    slots = BundleSlots([{"CPU": 0.5, "GPU": 0}, {"CPU": 0}, {"CPU": 1.0}], placement_group=None)
+    assert slots.index == {0: 1, 2: 2} and slots.options(0) == {}
+    assert NO_SLOTS.options(3) == {}

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
+import ray
 import torch
 from ray import tune
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 import envs
 from marl_ray.algorithms.checkpoint import load_state, save_state
@@ -44,8 +46,11 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         """Resource bundles after the trial's own head bundle."""
 
     @abc.abstractmethod
-    def make_driver(self, config: Any, name_prefix: str, metrics: AlgorithmMetrics):
-        """Starts the algorithm's actors; returns its driver."""
+    def make_driver(
+        self, config: Any, name_prefix: str, metrics: AlgorithmMetrics, slots: BundleSlots
+    ):
+        """Starts the algorithm's actors (actor k of `bundles()` in `slots.options(k)`);
+        returns its driver."""
 
     @classmethod
     def acting_policies(
@@ -96,7 +101,8 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         trial = self.trial_id or f"local-{id(self):x}"
         name = self.algorithm.lower()
         self.metrics = AlgorithmMetrics(name, self.experiment.name, trial)
-        self.driver = self.make_driver(self.algo_config, f"{name}/{trial}", self.metrics)
+        slots = BundleSlots(self.bundles(self.algo_config), ray.util.get_current_placement_group())
+        self.driver = self.make_driver(self.algo_config, f"{name}/{trial}", self.metrics, slots)
 
     def step(self) -> dict[str, Any]:
         start = time.perf_counter()
@@ -151,6 +157,37 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
 
     def cleanup(self) -> None:
         self.driver.stop()
+
+
+class BundleSlots:
+    """Pins each of an algorithm's actors to its own bundle of the trial's placement group.
+
+    Left to Ray, a 0.5-CPU learner may take half of a worker's 1-CPU bundle, and the worker
+    then fits nowhere (pending forever). Bundle k of the algorithm's `bundles()` list is the
+    group's bundle k + 1 (after the trial's own), counting only bundles that reserve
+    something; outside a trial (no placement group) actors are scheduled as usual."""
+
+    def __init__(self, bundles: list[dict[str, float]] | None = None, placement_group=None):
+        self.placement_group = placement_group
+        self.index: dict[int, int] = {}
+        nonempty = 1
+        for k, bundle in enumerate(bundles or []):
+            if any(v > 0 for v in bundle.values()):
+                self.index[k] = nonempty
+                nonempty += 1
+
+    def options(self, k: int) -> dict[str, Any]:
+        """`.options(...)` keywords that place actor `k` in its bundle."""
+        if self.placement_group is None or k not in self.index:
+            return {}
+        return {
+            "scheduling_strategy": PlacementGroupSchedulingStrategy(
+                self.placement_group, placement_group_bundle_index=self.index[k]
+            )
+        }
+
+
+NO_SLOTS = BundleSlots()
 
 
 def _shared(agent_id: str) -> str:

@@ -22,6 +22,7 @@ from marl_ray.algorithms.a3c.config import A3CConfig
 from marl_ray.algorithms.a3c.server import split_policy_weights
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
 logger = logging.getLogger(__name__)
@@ -30,11 +31,21 @@ PS_CPUS = 0.5
 
 
 class A3CDriver:
-    def __init__(self, config: A3CConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+    def __init__(
+        self,
+        config: A3CConfig,
+        name_prefix: str,
+        metrics: AlgorithmMetrics | None,
+        slots: BundleSlots = NO_SLOTS,
+    ):
         self.config = config
         self.metrics = metrics
+        self.slots = slots  # bundle 0: the parameter server, 1 + i: worker i
         self.ps = ParameterServerActor.options(
-            name=f"{name_prefix}/ps", num_cpus=PS_CPUS, num_gpus=config.learner_gpus
+            name=f"{name_prefix}/ps",
+            num_cpus=PS_CPUS,
+            num_gpus=config.learner_gpus,
+            **slots.options(0),
         ).remote(config)
         n = config.num_workers
         self.workers: list[Any] = [None] * n
@@ -57,7 +68,7 @@ class A3CDriver:
     def _start_worker(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
         self.workers[i] = A3CWorkerActor.options(
-            name=name, num_cpus=self.config.num_cpus_per_worker
+            name=name, num_cpus=self.config.num_cpus_per_worker, **self.slots.options(1 + i)
         ).remote(self.config, seed_index)
 
     def _launch(self, i: int, weights_ref) -> None:

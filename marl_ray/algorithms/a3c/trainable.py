@@ -19,5 +19,5 @@ class A3CTrainable(DistributedTrainable):
         workers = [{"CPU": config.num_cpus_per_worker}] * config.num_workers
         return [{"CPU": PS_CPUS, "GPU": config.learner_gpus}, *workers]
 
-    def make_driver(self, config, name_prefix, metrics):
-        return A3CDriver(config, name_prefix, metrics)
+    def make_driver(self, config, name_prefix, metrics, slots):
+        return A3CDriver(config, name_prefix, metrics, slots)

@@ -31,6 +31,7 @@ from marl_ray.algorithms.alphazero.learner import cpu_weights
 from marl_ray.algorithms.alphazero.network import PolicyValueNet
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,15 @@ TRAINER_CPUS = 1.0
 
 
 class AlphaZeroDriver:
-    def __init__(self, config: AlphaZeroConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+    def __init__(
+        self,
+        config: AlphaZeroConfig,
+        name_prefix: str,
+        metrics: AlgorithmMetrics | None,
+        slots: BundleSlots = NO_SLOTS,
+    ):
         self.config, self.metrics, self.prefix = config, metrics, name_prefix
+        self.slots = slots  # bundle 0: the trainer, 1 + i: self-play actor i
         torch.manual_seed(config.seed)
         game = make_game(config.env, config.env_config)
         self.best = cpu_weights(PolicyValueNet(game, config.network))
@@ -47,7 +55,10 @@ class AlphaZeroDriver:
         gpus = float(config.learner_gpus)
         inference_gpus = gpus / 2 if config.uses_inference_actor else 0.0
         self.trainer = TrainerActor.options(
-            name=f"{name_prefix}/trainer", num_cpus=TRAINER_CPUS, num_gpus=gpus - inference_gpus
+            name=f"{name_prefix}/trainer",
+            num_cpus=TRAINER_CPUS,
+            num_gpus=gpus - inference_gpus,
+            **slots.options(0),
         ).remote(config, self.best, gpus - inference_gpus)
         self.replay = ReplayActor.options(name=f"{name_prefix}/replay", num_cpus=0).remote(config)
         self.evaluator = EvaluatorActor.options(name=f"{name_prefix}/evaluator", num_cpus=0).remote(
@@ -70,7 +81,7 @@ class AlphaZeroDriver:
     def _start_worker(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
         self.workers[i] = SelfPlayActor.options(
-            name=name, num_cpus=self.config.num_cpus_per_worker
+            name=name, num_cpus=self.config.num_cpus_per_worker, **self.slots.options(1 + i)
         ).remote(self.config, seed_index, self.best, self.inference)
 
     def _replace(self, i: int, error: Exception) -> None:

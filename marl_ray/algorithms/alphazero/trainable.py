@@ -19,5 +19,5 @@ class AlphaZeroTrainable(DistributedTrainable):
         workers = [{"CPU": config.num_cpus_per_worker}] * config.num_workers
         return [{"CPU": TRAINER_CPUS, "GPU": config.learner_gpus}, *workers]
 
-    def make_driver(self, config, name_prefix, metrics):
-        return AlphaZeroDriver(config, name_prefix, metrics)
+    def make_driver(self, config, name_prefix, metrics, slots):
+        return AlphaZeroDriver(config, name_prefix, metrics, slots)

@@ -1,5 +1,6 @@
-"""Epsilon-greedy acting in a batched core with per-policy Q networks, recorded as joint
-transitions (every agent slot of a copy together: the mixers of VDN and QMIX need them).
+"""Acting in a batched core recorded as joint transitions (every agent slot of a copy
+together: the mixers of VDN and QMIX and MADDPG's centralised critics need them), and the
+epsilon-greedy sampler of per-policy Q networks.
 
 A chunk holds `T` steps of `E` copies, time-major, `A` agent slots:
 obs / next_obs `[T, E, A, D]` (next_obs: the state each step reached, the final one for
@@ -9,6 +10,8 @@ leave) are recorded absent and terminated, so no target reads across them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -32,8 +35,54 @@ CHUNK_FIELDS = (
 )
 
 
-class QSampler:
-    """Owns a batched core (stepped without autoreset) and one Q network per policy."""
+class JointSampler:
+    """Owns a batched core (stepped without autoreset) and records joint chunks of the
+    actions an `act(obs [E, A, D], active [E, A]) -> actions` function chooses."""
+
+    def __init__(self, env_name: str, env_config: dict, num_envs: int, seed: int):
+        self.env = envs.make_batched(env_name, num_envs, env_config)
+        self.env.autoreset = False
+        self.generator = torch.Generator().manual_seed(seed)
+        self.obs, _ = self.env.reset(seed=seed)
+        self.tracker = EpisodeTracker(num_envs)
+        self.env_steps = 0
+
+    def record(self, length: int, act: Callable[[np.ndarray, np.ndarray], np.ndarray]):
+        """`length` joint steps of every copy (`CHUNK_FIELDS`, time-major)."""
+        env = self.env
+        steps: dict[str, list[np.ndarray]] = {k: [] for k in CHUNK_FIELDS}
+        for _ in range(length):
+            active, state = env.active(), env.state()
+            actions = act(self.obs, active)
+            out = env.step(actions)
+            record = {
+                "obs": self.obs,
+                "state": state,
+                "actions": actions,
+                "rewards": out.rewards * active,
+                "terminated": out.terminated | ~active,
+                "truncated": out.truncated & active & ~out.terminated,
+                "present": active,
+                "next_obs": out.observations,
+                "next_state": env.state(),
+                "next_present": env.active(),
+            }
+            for key, value in record.items():
+                steps[key].append(np.asarray(value))
+            self.tracker.update(out.rewards, out.done, out.infos)
+            self.obs = env.reset_copies(out.done) if out.done.any() else out.observations
+        self.env_steps += length * env.num_envs
+        return {k: torch.as_tensor(np.stack(v)) for k, v in steps.items()}
+
+
+def set_network_weights(nets, weights: dict[str, dict[str, np.ndarray]]) -> None:
+    """Loads published numpy state dicts into a policy id -> network mapping."""
+    for policy_id, state in weights.items():
+        nets[policy_id].load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+
+
+class QSampler(JointSampler):
+    """Epsilon-greedy on one Q network per policy."""
 
     def __init__(
         self,
@@ -44,18 +93,12 @@ class QSampler:
         nets: dict[str, QNetwork],
         seed: int,
     ):
-        self.env = envs.make_batched(env_name, num_envs, env_config)
-        self.env.autoreset = False
+        super().__init__(env_name, env_config, num_envs, seed)
         self.groups, self.nets = groups, nets
         self.positions = {g.policy_id: group_positions(num_envs, len(g.columns)) for g in groups}
-        self.generator = torch.Generator().manual_seed(seed)
-        self.obs, _ = self.env.reset(seed=seed)
-        self.tracker = EpisodeTracker(num_envs)
-        self.env_steps = 0
 
     def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
-        for policy_id, state in weights.items():
-            self.nets[policy_id].load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+        set_network_weights(self.nets, weights)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, active: np.ndarray, epsilon: float) -> np.ndarray:
@@ -77,27 +120,4 @@ class QSampler:
         return actions
 
     def rollout(self, length: int, epsilon: float) -> dict[str, torch.Tensor]:
-        env = self.env
-        steps: dict[str, list[np.ndarray]] = {k: [] for k in CHUNK_FIELDS}
-        for _ in range(length):
-            active, state = env.active(), env.state()
-            actions = self.act(self.obs, active, epsilon)
-            out = env.step(actions)
-            record = {
-                "obs": self.obs,
-                "state": state,
-                "actions": actions,
-                "rewards": out.rewards * active,
-                "terminated": out.terminated | ~active,
-                "truncated": out.truncated & active & ~out.terminated,
-                "present": active,
-                "next_obs": out.observations,
-                "next_state": env.state(),
-                "next_present": env.active(),
-            }
-            for key, value in record.items():
-                steps[key].append(np.asarray(value))
-            self.tracker.update(out.rewards, out.done, out.infos)
-            self.obs = env.reset_copies(out.done) if out.done.any() else out.observations
-        self.env_steps += length * env.num_envs
-        return {k: torch.as_tensor(np.stack(v)) for k, v in steps.items()}
+        return self.record(length, lambda obs, active: self.act(obs, active, epsilon))

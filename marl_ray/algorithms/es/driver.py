@@ -27,6 +27,7 @@ from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.es.actors import ESWorkerActor
 from marl_ray.algorithms.es.config import ESConfig
 from marl_ray.algorithms.es.model import ESModel, ObsStats, Update
+from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,15 @@ def _size(message: Any) -> int:
 class ESDriver:
     worker_class = ESWorkerActor  # tests swap in a faulty worker
 
-    def __init__(self, config: ESConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+    def __init__(
+        self,
+        config: ESConfig,
+        name_prefix: str,
+        metrics: AlgorithmMetrics | None,
+        slots: BundleSlots = NO_SLOTS,
+    ):
         self.config = config
+        self.slots = slots  # bundle i: worker i
         self.metrics = metrics
         noise = NoiseTable.create(config.noise_table_size, config.seed)
         self.noise_ref = ray.put(noise)  # once; workers read it zero-copy
@@ -61,7 +69,7 @@ class ESDriver:
     def _start_worker(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
         self.workers[i] = self.worker_class.options(
-            name=name, num_cpus=self.config.num_cpus_per_worker
+            name=name, num_cpus=self.config.num_cpus_per_worker, **self.slots.options(i)
         ).remote(self.config, self.noise_ref, self.model.state_dict(), seed_index)
 
     def _replace(self, i: int, error: Exception) -> None:

@@ -18,5 +18,5 @@ class ESTrainable(DistributedTrainable):
     def bundles(cls, config: ESConfig):
         return [{"CPU": config.num_cpus_per_worker}] * config.num_workers
 
-    def make_driver(self, config, name_prefix, metrics):
-        return ESDriver(config, name_prefix, metrics)
+    def make_driver(self, config, name_prefix, metrics, slots):
+        return ESDriver(config, name_prefix, metrics, slots)

@@ -24,6 +24,7 @@ from marl_ray.algorithms.core.sampler_actor import SamplerActor
 from marl_ray.algorithms.impala.actors import ImpalaLearnerActor
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.learner_driver import LearnerDriver
+from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
 logger = logging.getLogger(__name__)
@@ -34,11 +35,21 @@ LEARNER_CPUS = 0.5
 class ImpalaDriver(LearnerDriver):
     COUNTERS = ("env_steps", "trajectories", "updates", "restarts")
 
-    def __init__(self, config: ImpalaConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+    def __init__(
+        self,
+        config: ImpalaConfig,
+        name_prefix: str,
+        metrics: AlgorithmMetrics | None,
+        slots: BundleSlots = NO_SLOTS,
+    ):
         self.config = config
         self.metrics = metrics
+        self.slots = slots  # bundle 0: the learner, 1 + i: actor i
         self.learner = ImpalaLearnerActor.options(
-            name=f"{name_prefix}/learner", num_cpus=LEARNER_CPUS, num_gpus=config.learner_gpus
+            name=f"{name_prefix}/learner",
+            num_cpus=LEARNER_CPUS,
+            num_gpus=config.learner_gpus,
+            **slots.options(0),
         ).remote(config)
         self.actors: list[Any] = [None] * config.num_actors
         self.names = ActorNames(name_prefix, "actor")
@@ -61,7 +72,9 @@ class ImpalaDriver(LearnerDriver):
     def _start_actor(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.actors[i] is not None)
         cfg = self.config
-        self.actors[i] = SamplerActor.options(name=name, num_cpus=cfg.num_cpus_per_actor).remote(
+        self.actors[i] = SamplerActor.options(
+            name=name, num_cpus=cfg.num_cpus_per_actor, **self.slots.options(1 + i)
+        ).remote(
             cfg,
             "MARL_IMPALA",
             cfg.num_envs_per_actor,

@@ -19,5 +19,5 @@ class ImpalaTrainable(DistributedTrainable):
         actors = [{"CPU": config.num_cpus_per_actor}] * config.num_actors
         return [{"CPU": LEARNER_CPUS, "GPU": config.learner_gpus}, *actors]
 
-    def make_driver(self, config, name_prefix, metrics):
-        return ImpalaDriver(config, name_prefix, metrics)
+    def make_driver(self, config, name_prefix, metrics, slots):
+        return ImpalaDriver(config, name_prefix, metrics, slots)

@@ -23,6 +23,7 @@ from marl_ray.algorithms.core.sampler_actor import SamplerActor
 from marl_ray.algorithms.learner_driver import LearnerDriver
 from marl_ray.algorithms.ppo.actors import PPOLearnerActor
 from marl_ray.algorithms.ppo.config import PPOConfig
+from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
 logger = logging.getLogger(__name__)
@@ -34,11 +35,21 @@ POLICY_GAUGES = ("policy_loss", "vf_loss", "entropy", "approx_kl")
 class PPODriver(LearnerDriver):
     COUNTERS = ("env_steps", "agent_steps", "updates", "restarts")
 
-    def __init__(self, config: PPOConfig, name_prefix: str, metrics: AlgorithmMetrics | None):
+    def __init__(
+        self,
+        config: PPOConfig,
+        name_prefix: str,
+        metrics: AlgorithmMetrics | None,
+        slots: BundleSlots = NO_SLOTS,
+    ):
         self.config = config
         self.metrics = metrics
+        self.slots = slots  # bundle 0: the learner, 1 + i: worker i
         self.learner = PPOLearnerActor.options(
-            name=f"{name_prefix}/learner", num_cpus=LEARNER_CPUS, num_gpus=config.learner_gpus
+            name=f"{name_prefix}/learner",
+            num_cpus=LEARNER_CPUS,
+            num_gpus=config.learner_gpus,
+            **slots.options(0),
         ).remote(config)
         self.names = ActorNames(name_prefix, "worker")
         self.workers: list[Any] = [None] * config.num_workers
@@ -55,7 +66,9 @@ class PPODriver(LearnerDriver):
     def _start_worker(self, i: int) -> None:
         name, seed_index = self.names.next(i, replacement=self.workers[i] is not None)
         cfg = self.config
-        self.workers[i] = SamplerActor.options(name=name, num_cpus=cfg.num_cpus_per_worker).remote(
+        self.workers[i] = SamplerActor.options(
+            name=name, num_cpus=cfg.num_cpus_per_worker, **self.slots.options(1 + i)
+        ).remote(
             cfg,
             "MARL_PPO",
             cfg.num_envs_per_worker,

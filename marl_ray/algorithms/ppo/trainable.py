@@ -19,5 +19,5 @@ class PPOTrainable(DistributedTrainable):
         workers = [{"CPU": config.num_cpus_per_worker}] * config.num_workers
         return [{"CPU": LEARNER_CPUS, "GPU": config.learner_gpus}, *workers]
 
-    def make_driver(self, config, name_prefix, metrics):
-        return PPODriver(config, name_prefix, metrics)
+    def make_driver(self, config, name_prefix, metrics, slots):
+        return PPODriver(config, name_prefix, metrics, slots)

@@ -184,8 +184,9 @@ class QLearner:
 
     # ---- weights and state ---------------------------------------------------------------
 
-    def get_weights(self) -> dict[str, dict[str, np.ndarray]]:
-        return {
+    def get_weights(self) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
+        """(version: updates so far, policy id -> numpy state dict): what samplers load."""
+        return self.updates, {
             k: {n: v.detach().cpu().clone().numpy() for n, v in net.state_dict().items()}
             for k, net in self.nets.items()
         }
@@ -207,6 +208,7 @@ class QLearner:
             },
             "optimizer": self.optimizer.state_dict(),
             "updates": self.updates,
+            "weights": self.policy_weights(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

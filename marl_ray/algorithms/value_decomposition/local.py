@@ -24,7 +24,7 @@ class LocalQTrainer:
         self.sampler = QSampler(
             config.env, config.env_config, config.num_envs_per_sampler, groups, nets, config.seed
         )
-        self.sampler.set_weights(self.learner.get_weights())
+        self.sampler.set_weights(self.learner.get_weights()[1])
         self.replay = SequenceReplay(config.buffer_capacity, config.sequence_length, config.seed)
 
     @property
@@ -43,7 +43,7 @@ class LocalQTrainer:
             if self.sampler.env_steps >= cfg.learning_starts:
                 for _ in range(cfg.updates_per_batch):
                     stats.append(self.learner.update(self.replay.sample(cfg.batch_size)))
-                self.sampler.set_weights(self.learner.get_weights())
+                self.sampler.set_weights(self.learner.get_weights()[1])
         means = {k: float(np.mean([s[k] for s in stats])) for k in stats[0]} if stats else {}
         return {**means, "env_steps": self.sampler.env_steps, "epsilon": self.epsilon}
 
@@ -53,7 +53,7 @@ class LocalQTrainer:
         cfg = self.config
         _, groups, nets = build_q_policies(cfg)
         player = QSampler(cfg.env, cfg.env_config, min(episodes, 64), groups, nets, seed)
-        player.set_weights(self.learner.get_weights())
+        player.set_weights(self.learner.get_weights()[1])
         finished: list[float] = []
         while len(finished) < episodes:
             player.rollout(1, epsilon=0.0)

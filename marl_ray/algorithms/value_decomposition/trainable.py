@@ -6,25 +6,18 @@ import torch
 
 from marl_ray.algorithms.core.policy_map import slot_policies
 from marl_ray.algorithms.core.q_network import group_positions
-from marl_ray.algorithms.trainable import DistributedTrainable
-from marl_ray.algorithms.value_decomposition.config import QConfig, q_config
-from marl_ray.algorithms.value_decomposition.driver import LEARNER_CPUS, REPLAY_CPUS, QDriver
+from marl_ray.algorithms.off_policy import OffPolicyTrainable
+from marl_ray.algorithms.value_decomposition.config import q_config
+from marl_ray.algorithms.value_decomposition.driver import QDriver
 from marl_ray.algorithms.value_decomposition.learner import build_q_policies
 
 
-class _QTrainable(DistributedTrainable):
+class _QTrainable(OffPolicyTrainable):
+    driver_class = QDriver
+
     @classmethod
     def build_config(cls, exp, learner_gpus):
         return q_config(exp, learner_gpus)
-
-    @classmethod
-    def bundles(cls, config: QConfig):
-        samplers = [{"CPU": config.num_cpus_per_sampler}] * config.num_samplers
-        learner = {"CPU": LEARNER_CPUS, "GPU": config.learner_gpus}
-        return [learner, {"CPU": REPLAY_CPUS}, *samplers]
-
-    def make_driver(self, config, name_prefix, metrics):
-        return QDriver(config, name_prefix, metrics)
 
     @classmethod
     def acting_policies(cls, exp, state):
