@@ -271,8 +271,8 @@ class MADDPGLearner:
             base = torch.cat([base, ids], -1)
         q = self.critics[group.policy_id](base).squeeze(-1)
         loss = -q[mask].mean()
-        if self.discrete:
-            loss = loss + 1e-3 * out.pow(2).mean()
+        if self.discrete:  # logits of present agents (rows of `out` are copy-major)
+            loss = loss + 1e-3 * out[present[:, cols].reshape(-1)].pow(2).mean()
         return loss
 
     # ---- weights and state ---------------------------------------------------------------
