@@ -133,31 +133,6 @@ def test_trainable_checkpoint_round_trip_and_fake_gpu(ray_session, tmp_path):
         second.stop()
 
 
-def test_reset_config_changes_the_running_learner(ray_session):
-    exp = load_experiment(GRID, ["training.extra.updates_per_iteration=1"])
-    trainable = ImpalaTrainable(config=make_param_space(exp, 0, False))
-    try:
-        changed = load_experiment(GRID, ["training.lr=0.0042", "training.entropy_coeff=0.03"])
-        assert trainable.reset_config(make_param_space(changed, 0, False))
-        hp = ray.get(trainable.driver.learner.hyperparameters.remote())
-        assert hp == {"lr": 0.0042, "entropy_coef": 0.03}
-    finally:
-        trainable.stop()
-
-
-def test_cli_trains_and_evaluates_impala(ray_session, tmp_path, capsys):
-    sets = [
-        "stop.training_iteration=2",
-        "training.extra.updates_per_iteration=4",
-        f"storage_path={tmp_path}",
-    ]
-    assert main(["train", GRID, *[a for s in sets for a in ("--set", s)], "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["algorithm"] == "MARL_IMPALA" and summary["timesteps"] > 0
-    assert main(["evaluate", summary["checkpoint"], "--episodes", "6", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["episodes"] == 6
-
-
 def test_cli_trains_and_evaluates_impala_on_box_actions(ray_session, tmp_path, capsys):
     sets = [
         "env.name=resource_allocation",

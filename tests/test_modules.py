@@ -184,9 +184,9 @@ def test_action_mask_module_needs_dict_observations():
 
 @pytest.mark.parametrize(
     "overrides",
-    [["model.module=mlp"], MASKED, CTDE, IMAGE, COMM],
-    ids=["mlp", "action_mask", "mappo", "grid_cnn", "attention_comm"],
-)
+    [MASKED, CTDE, IMAGE, COMM],
+    ids=["action_mask", "mappo", "grid_cnn", "attention_comm"],
+)  # `mlp` trains in test_domain_training (smart_grid_ppo.yaml)
 def test_one_training_iteration_and_evaluation(ray_session, tmp_path, capsys, overrides):
     argv = ["train", str(DEMO)]
     argv += [a for o in [*TINY, *overrides, f"storage_path={tmp_path}"] for a in ("--set", o)]
