@@ -132,7 +132,7 @@ def test_learner_state_round_trip():
 def test_cli_trains_and_evaluates_qmix(ray_session, tmp_path, capsys):
     config = str(Path(__file__).resolve().parents[1] / "tune_configs" / "qmix_two_step.yaml")
     sets = [
-        "stop.training_iteration=2",
+        "stop.training_iteration=1",
         "training.extra.updates_per_iteration=10",
         f"storage_path={tmp_path}",
     ]
