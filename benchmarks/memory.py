@@ -38,15 +38,18 @@ class MemorySampler(threading.Thread):
         return pids
 
     def figures(self) -> dict[str, float]:
+        """Peak RSS, and growth: the last sample minus the largest in the run's second tenth
+        (the first tenth is the processes starting)."""
         if not self.samples:
             return {}
         values = [mb for _, mb in self.samples]
-        early = values[: max(1, len(values) // 10)]
+        tenth = max(1, len(values) // 10)
+        settled = values[tenth : 2 * tenth] or values[-1:]
         return {
             "peak": round(max(values)),
-            "first_tenth_mean": round(sum(early) / len(early)),
+            "settled": round(max(settled)),
             "last": round(values[-1]),
-            "growth": round(values[-1] - max(early)),
+            "growth": round(values[-1] - max(settled)),
         }
 
 

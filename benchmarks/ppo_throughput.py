@@ -14,8 +14,9 @@ at the first row where it has sampled as many env steps as RLlib did in total). 
 rates are the 100-episode training means Tune recorded.
 
 Memory: the resident set size (RSS) of our trial's processes (trial, learner, worker) is
-sampled every second during our run: the peak, and the growth from the first tenth of the
-run to its end.
+sampled every second during our run: the peak, and the growth from the run's second tenth
+(the first is the processes starting) to its end. `--lookahead`: ours samples the next batch
+while the learner updates (policy lag 1).
 
 Prints one JSON line last: {"ours_env_steps_per_s", "rllib_env_steps_per_s", "ratio",
 "equal_wall_time", "equal_env_steps", "memory_mb", "sampling"}.
@@ -38,11 +39,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--ours-only", action="store_true", help="skip RLlib (memory runs)")
+    parser.add_argument(
+        "--lookahead",
+        action="store_true",
+        help="ours samples the next batch while the learner updates (policy lag 1)",
+    )
     args = parser.parse_args()
     connect(None, num_cpus=2)
     memory = MemorySampler(OUR_PPO_PROCESSES)
     memory.start()
-    ours = train(CONFIG, ["training.extra.updates_per_iteration=1"], args.seconds)
+    lookahead = str(args.lookahead).lower()
+    extra = f"training.extra={{updates_per_iteration: 1, lookahead: {lookahead}}}"
+    ours = train(CONFIG, [extra], args.seconds)
     memory.running = False
     if args.ours_only:
         rate = float(ours[STEPS].iloc[-1]) / float(ours["time_total_s"].iloc[-1])
@@ -51,7 +59,7 @@ def main() -> None:
         out = compare(
             ours, train(CONFIG, ["algorithm=PPO", "training.extra={}"], args.seconds), args.seconds
         )
-    print(json.dumps({**out, "memory_mb": memory.figures()}))
+    print(json.dumps({**out, "lookahead": args.lookahead, "memory_mb": memory.figures()}))
 
 
 if __name__ == "__main__":
