@@ -173,10 +173,12 @@ class PolicyNetwork(nn.Module):
         return self.policy(rows), self.value(rows, state)
 
     def distribution(self, params: torch.Tensor) -> Distribution:
+        """The policy for `policy()`'s parameters (arguments not re-validated: they come from
+        the network, and the checks cost as much as the forward pass on small batches)."""
         if self.discrete:
-            return Categorical(logits=params)
+            return Categorical(logits=params, validate_args=False)
         mean, log_std = params.chunk(2, dim=-1)
-        return Independent(Normal(mean, log_std.exp()), 1)
+        return Independent(Normal(mean, log_std.exp(), validate_args=False), 1, validate_args=False)
 
 
 def build_policy_networks(
