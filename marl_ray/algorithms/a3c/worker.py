@@ -38,7 +38,7 @@ class A3CWorker:
         """Gradients of every policy's loss (summed) on one rollout with `weights`, one array
         per parameter of the policies' `ModuleDict`, in its `parameters()` order."""
         version, state = weights
-        self.net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+        self.net.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
         steps_before = self.sampler.env_steps
         rollout = self.sampler.rollout(self.config.rollout_length)
         self.net.zero_grad(set_to_none=True)

@@ -80,7 +80,7 @@ class MultiAgentSampler:
 
     def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
         for policy_id, state in weights.items():
-            self.nets[policy_id].load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+            self.nets[policy_id].load_state_dict({k: torch.tensor(v) for k, v in state.items()})
 
     def _rows(self, array: np.ndarray, group: PolicyGroup) -> torch.Tensor:
         """`[E, A, ...]` -> the group's rows `[E * n, ...]` (copy-major)."""

@@ -78,7 +78,7 @@ class JointSampler:
 def set_network_weights(nets, weights: dict[str, dict[str, np.ndarray]]) -> None:
     """Loads published numpy state dicts into a policy id -> network mapping."""
     for policy_id, state in weights.items():
-        nets[policy_id].load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+        nets[policy_id].load_state_dict({k: torch.tensor(v) for k, v in state.items()})
 
 
 class QSampler(JointSampler):
