@@ -56,6 +56,13 @@ def concat_policy_rollouts(rollouts: list[PolicyRollout]) -> PolicyRollout:
     )
 
 
+def set_network_weights(nets, weights: dict[str, dict[str, np.ndarray]]) -> None:
+    """Loads published numpy state dicts (read-only arrays from the object store: copied)
+    into a policy id -> network mapping."""
+    for policy_id, state in weights.items():
+        nets[policy_id].load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+
+
 class MultiAgentSampler:
     """Owns a batched core and one network per policy; collects `PolicyRollout`s."""
 
@@ -79,8 +86,7 @@ class MultiAgentSampler:
         self.agent_steps = 0
 
     def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
-        for policy_id, state in weights.items():
-            self.nets[policy_id].load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+        set_network_weights(self.nets, weights)
 
     def _rows(self, array: np.ndarray, group: PolicyGroup) -> torch.Tensor:
         """`[E, A, ...]` -> the group's rows `[E * n, ...]` (copy-major)."""

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 import envs
+from marl_ray.algorithms.core.multi_agent_rollout import set_network_weights
 from marl_ray.algorithms.core.policy_map import PolicyGroup
 from marl_ray.algorithms.core.q_network import QNetwork, epsilon_greedy, group_positions
 from marl_ray.algorithms.core.rollout import EpisodeTracker
@@ -73,12 +74,6 @@ class JointSampler:
             self.obs = env.reset_copies(out.done) if out.done.any() else out.observations
         self.env_steps += length * env.num_envs
         return {k: torch.as_tensor(np.stack(v)) for k, v in steps.items()}
-
-
-def set_network_weights(nets, weights: dict[str, dict[str, np.ndarray]]) -> None:
-    """Loads published numpy state dicts into a policy id -> network mapping."""
-    for policy_id, state in weights.items():
-        nets[policy_id].load_state_dict({k: torch.tensor(v) for k, v in state.items()})
 
 
 class QSampler(JointSampler):

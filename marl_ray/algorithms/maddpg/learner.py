@@ -24,11 +24,12 @@ import torch
 from torch import nn
 
 import envs
+from marl_ray.algorithms.core.multi_agent_rollout import set_network_weights
 from marl_ray.algorithms.core.networks import ACTIVATIONS
 from marl_ray.algorithms.core.policy_map import PolicyGroup, policy_groups
 from marl_ray.algorithms.core.policy_network import ObservationLayout
 from marl_ray.algorithms.core.q_network import group_positions
-from marl_ray.algorithms.core.q_rollout import JointSampler, set_network_weights
+from marl_ray.algorithms.core.q_rollout import JointSampler
 from marl_ray.algorithms.core.value_math import (
     gumbel_softmax_straight_through,
     maddpg_critic_target,
