@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from envs.schema import check, from_mapping
 from marl_ray.algorithms.core.experiment import own_algorithm_config
+from marl_ray.algorithms.core.off_policy_config import OFF_POLICY_EXTRA_KEYS, OffPolicyConfig
 from marl_ray.config import ExperimentConfig
 
 
@@ -22,66 +23,42 @@ class MADDPGNetworkConfig:
 
 
 @dataclass(frozen=True)
-class MADDPGConfig:
-    env: str
-    env_config: dict
+class MADDPGConfig(OffPolicyConfig):
     policies: str = "independent"
     """One actor and critic per agent (the paper), `by_group` or `shared` (with the agent's
     one-hot position given to the critic)."""
     network: MADDPGNetworkConfig = field(default_factory=MADDPGNetworkConfig)
-    num_samplers: int = 1
-    num_envs_per_sampler: int = 32
-    num_cpus_per_sampler: float = 1.0
     sequence_length: int = 4
     """Steps per sampler call (one replay sequence per env copy; targets are one-step)."""
     buffer_capacity: int = 500_000
     batch_size: int = 256
-    """Sequences per update (batch_size x sequence_length transitions)."""
     learning_starts: int = 5_000
     updates_per_batch: int = 1
     gamma: float = 0.95
+    grad_clip: float = 0.5
     actor_lr: float = 1e-3
     critic_lr: float = 1e-3
     tau: float = 0.01
     """Polyak averaging of the target actors and critics after every update."""
-    grad_clip: float = 0.5
     exploration_noise: float = 0.1
     """Box actions: Gaussian noise std as a fraction of the action range."""
     gumbel_temperature: float = 1.0
     """Discrete actions: temperature of the Gumbel-softmax samples."""
-    broadcast_interval: int = 4
-    checkpoint_replay: bool = False
-    updates_per_iteration: int = 50
-    learner_gpus: int = 0
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        check(self.num_samplers >= 1, "resources.num_env_runners (samplers) must be >= 1")
-        check(self.sequence_length >= 1, "training.extra.sequence_length must be >= 1")
-        check(
-            self.buffer_capacity >= self.sequence_length * self.num_envs_per_sampler,
-            "training.extra.buffer_capacity must hold one chunk (sequence_length x env copies)",
-        )
+        super().__post_init__()
         check(0 < self.tau <= 1, "training.extra.tau must be in (0, 1]")
         check(self.exploration_noise >= 0, "training.extra.exploration_noise must be >= 0")
         check(self.gumbel_temperature > 0, "training.extra.gumbel_temperature must be > 0")
-        check(self.updates_per_batch >= 1, "training.extra.updates_per_batch must be >= 1")
-        check(self.broadcast_interval >= 1, "training.extra.broadcast_interval must be >= 1")
 
 
 EXTRA_KEYS = (
-    "sequence_length",
-    "buffer_capacity",
-    "learning_starts",
-    "updates_per_batch",
+    *OFF_POLICY_EXTRA_KEYS,
     "actor_lr",
     "critic_lr",
     "tau",
     "exploration_noise",
     "gumbel_temperature",
-    "broadcast_interval",
-    "checkpoint_replay",
-    "updates_per_iteration",
 )
 NETWORK_KEYS = ("actor_hidden_sizes", "critic_hidden_sizes")
 TRAINING_KEYS = {"gamma": "gamma", "grad_clip": "grad_clip", "train_batch_size": "batch_size"}
