@@ -309,3 +309,18 @@ def test_cli_trains_and_evaluates_mappo_by_group_on_the_smart_grid(ray_session, 
         assert result["episodes"] == 4 and np.isfinite(result["episode_return_mean"])
         assert set(result["policy_returns"]) == {"thermal", "renewable", "consumer", "storage"}
     assert Path(result["render"]).is_file()
+
+
+def test_a_shared_trunk_feeds_both_heads_in_one_pass():
+    exp = load_experiment(GRID, ["model.vf_share_layers=true"])
+    config = ppo_config(exp)
+    assert config.network.shared_trunk
+    _, _, nets = build_policies(config, "MARL_PPO")
+    net = nets["shared"]
+    rows = torch.randn(5, 8)
+    params, value = net(rows)
+    torch.testing.assert_close(params, net.policy(rows))
+    torch.testing.assert_close(value, net.value(rows))
+    assert isinstance(net.critic, torch.nn.Linear)  # only a head of its own
+    with pytest.raises(ConfigError, match="needs its own network"):
+        PolicyModelConfig(shared_trunk=True, critic_input="global_state")

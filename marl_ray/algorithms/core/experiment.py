@@ -115,22 +115,17 @@ def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelCon
     class); `training.extra.encoder/conv_channels` for image observations."""
     model = exp.model
     activation = "tanh" if model.activation == "linear" else model.activation
-    values: dict[str, Any] = {"hidden_sizes": list(model.hidden_sizes), "activation": activation}
-    if model.module == "default" and model.vf_share_layers:
-        raise ConfigError(
-            f"{exp.algorithm} keeps separate actor and critic networks; set "
-            "model.vf_share_layers: false"
-        )
+    values: dict[str, Any] = {
+        "hidden_sizes": list(model.hidden_sizes),
+        "activation": activation,
+        "shared_trunk": model.vf_share_layers,
+    }
     if model.module != "default":
         from marl_ray.rllib.modules import module_options
 
         options = module_options(model.module, model.options)
-        if options.get("shared_trunk"):
-            raise ConfigError(
-                f"{exp.algorithm} keeps separate actor and critic networks; set "
-                "model.options.shared_trunk: false"
-            )
         values = {
+            "shared_trunk": bool(options.get("shared_trunk", False)),
             "hidden_sizes": options["hidden_sizes"],
             "critic_hidden_sizes": options.get("critic_hidden_sizes")
             or options.get("value_hidden_sizes"),

@@ -31,7 +31,7 @@ class PolicyRollout(NamedTuple):
     state: torch.Tensor  # [T, R, S] global state beside each row ([T, R, 0] if unused)
     actions: torch.Tensor  # [T, R] or [T, R, k]
     log_probs: torch.Tensor  # [T, R] log pi_behaviour(a|s)
-    values: torch.Tensor  # [T, R] critic on the rows acted on
+    values: torch.Tensor  # [T, R] critic on the rows acted on (zeros without acting_values)
     rewards: torch.Tensor  # [T, R]
     terminated: torch.Tensor  # [T, R] bool (absent rows too)
     truncated: torch.Tensor  # [T, R] bool
@@ -74,10 +74,14 @@ class MultiAgentSampler:
         groups: list[PolicyGroup],
         nets: dict[str, PolicyNetwork],
         seed: int,
+        acting_values: bool = True,
     ):
+        """`acting_values`: record the critic's value of every row acted on (PPO and A3C use
+        them; IMPALA's learner computes its own, so its actors skip the critic's pass)."""
         self.env = envs.make_batched(env_name, num_envs, env_config)
         self.env.autoreset = False
         self.groups, self.nets = groups, nets
+        self.acting_values = acting_values
         self.generator = torch.Generator().manual_seed(seed)
         self.needs_state = any(net.global_state for net in nets.values())
         self.obs, _ = self.env.reset(seed=seed)
@@ -111,7 +115,8 @@ class MultiAgentSampler:
             for group in self.groups:
                 net, cols = self.nets[group.policy_id], list(group.columns)
                 rows, state_rows = self._rows(self.obs, group), self._state_rows(state, group)
-                params, values = net(rows, state_rows)
+                params = net.policy(rows)
+                values = net.value(rows, state_rows) if self.acting_values else zeros(rows)
                 dist = net.distribution(params)
                 sampled = _sample(dist, self.generator)
                 present = active[:, cols]
@@ -164,6 +169,10 @@ class MultiAgentSampler:
                 bootstrap_state=state_rows,
             )
         return result
+
+
+def zeros(rows: torch.Tensor) -> torch.Tensor:
+    return torch.zeros(rows.shape[0])
 
 
 def _sample(dist, generator: torch.Generator) -> torch.Tensor:

@@ -43,6 +43,9 @@ class PolicyModelConfig:
     """`conv`: 3x3 convolutions (`conv_channels`) before the MLP layers, for image-like
     `[H, W, C]` observations (actor and own-observation critic)."""
     conv_channels: list[int] = field(default_factory=lambda: [16, 32])
+    shared_trunk: bool = False
+    """Actor and critic share the hidden layers (a value head on the actor's trunk): RLlib's
+    `vf_share_layers` / the `mlp` module's `shared_trunk`; own-observation critic only."""
 
     def __post_init__(self) -> None:
         sizes = [*self.hidden_sizes, *(self.critic_hidden_sizes or []), *self.conv_channels]
@@ -51,6 +54,11 @@ class PolicyModelConfig:
             not (self.encoder == "conv" and self.critic_input == "global_state"),
             "encoder: conv reads image observations; the global-state critic reads flat "
             "vectors: use encoder: mlp with centralized_critic",
+        )
+        check(
+            not (self.shared_trunk and self.critic_input == "global_state"),
+            "a shared trunk reads the agent's own observation; the global-state critic "
+            "(centralized_critic) needs its own network",
         )
 
 
@@ -143,9 +151,15 @@ class PolicyNetwork(nn.Module):
         self.obs_shape = layout.obs_shape
         self.actor = _trunk_and_head(layout.obs_shape, config.hidden_sizes, config, out, 0.01)
         self.global_state = config.critic_input == "global_state"
-        critic_shape = (state_size + obs_size,) if self.global_state else layout.obs_shape
-        critic_hidden = config.critic_hidden_sizes or config.hidden_sizes
-        self.critic = _trunk_and_head(critic_shape, critic_hidden, config, 1, 1.0)
+        self.shared_trunk = config.shared_trunk
+        if self.shared_trunk:  # a value head on the actor's trunk
+            self.critic = nn.Linear(self.actor[1].in_features, 1)
+            nn.init.orthogonal_(self.critic.weight, 1.0)
+            nn.init.zeros_(self.critic.bias)
+        else:
+            critic_shape = (state_size + obs_size,) if self.global_state else layout.obs_shape
+            critic_hidden = config.critic_hidden_sizes or config.hidden_sizes
+            self.critic = _trunk_and_head(critic_shape, critic_hidden, config, 1, 1.0)
 
     def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
         """The observation proper of core rows `[N, D]`, in its own shape `[N, *obs_shape]`."""
@@ -153,7 +167,10 @@ class PolicyNetwork(nn.Module):
 
     def policy(self, rows: torch.Tensor) -> torch.Tensor:
         """Distribution parameters for core rows `[N, D]`."""
-        out = self.actor(self.own_observations(rows))
+        return self._head(rows, self.actor(self.own_observations(rows)))
+
+    def _head(self, rows: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The actor's outputs -> distribution parameters (masks applied, log stds joined)."""
         if self.masked:
             allowed = rows.flatten(1)[:, self.mask_index] > 0.5
             out = out.masked_fill(~allowed, torch.finfo(out.dtype).min)
@@ -163,6 +180,8 @@ class PolicyNetwork(nn.Module):
 
     def value(self, rows: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         inputs = self.own_observations(rows)
+        if self.shared_trunk:
+            return self.critic(self.actor[0](inputs)).squeeze(-1)
         if self.global_state:
             inputs = torch.cat([state, inputs.flatten(1)], dim=-1)
         return self.critic(inputs).squeeze(-1)
@@ -170,6 +189,9 @@ class PolicyNetwork(nn.Module):
     def forward(
         self, rows: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.shared_trunk:  # one pass through the trunk for both heads
+            features = self.actor[0](self.own_observations(rows))
+            return self._head(rows, self.actor[1](features)), self.critic(features).squeeze(-1)
         return self.policy(rows), self.value(rows, state)
 
     def distribution(self, params: torch.Tensor) -> Distribution:

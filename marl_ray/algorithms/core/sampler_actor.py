@@ -21,12 +21,20 @@ class BatchInfo(NamedTuple):
 
 
 class SamplerHost:
-    def __init__(self, config: Any, algorithm: str, num_envs: int, length: int, seed: int):
+    def __init__(
+        self,
+        config: Any,
+        algorithm: str,
+        num_envs: int,
+        length: int,
+        seed: int,
+        acting_values: bool = True,
+    ):
         """`config`: an algorithm config on the multi-agent core (env, env_config, policies,
-        network, seed); `seed` is this sampler's own."""
+        network, seed); `seed` is this sampler's own; `acting_values` as `MultiAgentSampler`'s."""
         _, groups, nets = build_policies(config, algorithm)
         self.sampler = MultiAgentSampler(
-            config.env, config.env_config, num_envs, groups, nets, seed
+            config.env, config.env_config, num_envs, groups, nets, seed, acting_values
         )
         self.length = length
         self.version = -1
