@@ -48,7 +48,7 @@ def test_asha_stops_the_weak_trials_early(ray_session, tmp_path):
             f"storage_path={tmp_path}",
             "tune.scheduler=asha",
             "tune.asha={max_t: 6, grace_period: 2, reduction_factor: 2}",
-            "training.extra.updates_per_iteration=40",
+            "training.extra.updates_per_iteration=30",
             "tune.max_concurrent_trials=1",
             "tune.search_space={training.lr: {grid_search: [0.003, 0.000001, 0.000001]}}",
         ],
@@ -138,7 +138,12 @@ def test_a_killed_run_resumes_without_redoing_finished_trials(ray_session, tmp_p
     data["tune"]["max_concurrent_trials"] = 1
     path = tmp_path / "search.yaml"
     path.write_text(yaml.safe_dump(data))
-    sets = [*SMALL_A3C, "stop.training_iteration=4", f"storage_path={tmp_path / 'out'}"]
+    sets = [
+        *SMALL_A3C,
+        "training.extra.updates_per_iteration=10",
+        "stop.training_iteration=3",
+        f"storage_path={tmp_path / 'out'}",
+    ]
     address = ray_session.get_runtime_context().gcs_address
     cmd = [sys.executable, "-m", "marl_ray.cli", "tune", str(path), "--address", address]
     cmd += [a for s in sets for a in ("--set", s)]
@@ -151,13 +156,13 @@ def test_a_killed_run_resumes_without_redoing_finished_trials(ray_session, tmp_p
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     before = _progress(run_dir)
-    finished = [name for name, rows in before.items() if len(rows) == 4]
+    finished = [name for name, rows in before.items() if len(rows) == 3]
     assert finished, f"no trial had finished before the kill: {before}"
-    assert len(before) < 3 or any(len(r) < 4 for r in before.values()), "nothing left to resume"
+    assert len(before) < 3 or any(len(r) < 3 for r in before.values()), "nothing left to resume"
     assert main(["tune", "--resume", str(run_dir), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     after = _progress(run_dir)
-    assert summary["trials"] == 3 and all(len(rows) == 4 for rows in after.values())
+    assert summary["trials"] == 3 and all(len(rows) == 3 for rows in after.values())
     for name in finished:  # not redone: the same rows, not appended to
         pd.testing.assert_frame_equal(before[name], after[name])
 
@@ -180,6 +185,7 @@ def test_report_builds_from_a_real_results_folder_at_a_uri(ray_session, tmp_path
         [
             *SMALL_A3C,
             "stop.training_iteration=2",
+            "training.extra.updates_per_iteration=5",
             f"storage_path=file://{tmp_path}",
             "tune.search_space={training.lr: {grid_search: [0.0001, 0.003]}}",
         ],
