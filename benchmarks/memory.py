@@ -38,18 +38,19 @@ class MemorySampler(threading.Thread):
         return pids
 
     def figures(self) -> dict[str, float]:
-        """Peak RSS, and growth: the last sample minus the largest in the run's second tenth
-        (the first tenth is the processes starting)."""
+        """Peak RSS, and growth: the largest sample of the run's last tenth minus the largest
+        of its second tenth (the first tenth is the processes starting)."""
         if not self.samples:
             return {}
         values = [mb for _, mb in self.samples]
         tenth = max(1, len(values) // 10)
         settled = values[tenth : 2 * tenth] or values[-1:]
+        end = max(values[-tenth:])  # the very last samples may catch the processes exiting
         return {
             "peak": round(max(values)),
             "settled": round(max(settled)),
-            "last": round(values[-1]),
-            "growth": round(values[-1] - max(settled)),
+            "end": round(end),
+            "growth": round(end - max(settled)),
         }
 
 
