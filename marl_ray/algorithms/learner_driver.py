@@ -3,12 +3,13 @@ checkpoint state of the learner, the driver's counters and the recent episodes."
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 
 import ray
 
 
-class LearnerDriver:
+class LearnerDriver(abc.ABC):
     """Subclasses set `learner` (the learner actor), `window` (recent episodes) and the int
     attributes named in `COUNTERS`, and discard work begun on replaced weights in
     `_discard_in_flight`."""
@@ -34,6 +35,6 @@ class LearnerDriver:
         self.weights = self.learner.get_weights.remote()
         self._discard_in_flight()
 
+    @abc.abstractmethod
     def _discard_in_flight(self) -> None:
         """Drops work begun on the weights just replaced (new work uses `self.weights`)."""
-        raise NotImplementedError
