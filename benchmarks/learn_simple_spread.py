@@ -34,7 +34,7 @@ def main() -> None:
     )
     seed = 1000 + args.seed
     learned = evaluate_checkpoint(checkpoint, episodes=args.episodes, seed=seed)
-    core = envs.make_batched(exp.env.name, min(EVAL_COPIES, args.episodes), exp.env.config)
+    core = envs.make_batched(exp.env.name, min(EVAL_COPIES, args.episodes), exp.env.core_config)
     rng = np.random.default_rng(seed)
     finished = play(core, lambda obs, _: random_policy(core, rng), args.episodes, seed)
     randomly = float(np.mean([ep.returns.sum() for ep in finished]))

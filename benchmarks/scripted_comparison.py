@@ -62,7 +62,7 @@ def scripted_measure(
 ) -> float:
     """A scripted policy's per-episode sum of info `key` on the episodes the learned policy
     met (same env config, copies and seed)."""
-    core = envs.make_batched(exp.env.name, min(EVAL_COPIES, episodes), exp.env.config)
+    core = envs.make_batched(exp.env.name, min(EVAL_COPIES, episodes), exp.env.core_config)
     rng = np.random.default_rng(seed)
     finished = play(core, lambda obs, _: policy(core, rng), episodes, seed)
     return mean_episode_infos(finished)[key]
@@ -70,3 +70,13 @@ def scripted_measure(
 
 def random_policy(core: envs.BatchedEnv, rng: np.random.Generator) -> np.ndarray:
     return core.sample_actions(rng)
+
+
+def random_returns(exp: ExperimentConfig, episodes: int, seed: int) -> dict[str, float]:
+    """Per agent, the mean episode return of uniformly random actions on the episodes a
+    learned policy evaluated with `seed` met (same env config, copies and seed)."""
+    core = envs.make_batched(exp.env.name, min(EVAL_COPIES, episodes), exp.env.core_config)
+    rng = np.random.default_rng(seed)
+    finished = play(core, lambda obs, _: random_policy(core, rng), episodes, seed)
+    means = np.stack([ep.returns for ep in finished]).mean(axis=0)
+    return {a: float(m) for a, m in zip(core.possible_agents, means, strict=True)}

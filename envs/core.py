@@ -161,9 +161,10 @@ class BatchedEnv(abc.ABC):
         high = np.concatenate([hi for _, hi in bounds])
         return gym.spaces.Box(low, high, dtype=np.float32)
 
-    def observation_view(self, obs: np.ndarray) -> Any:
-        """An agent's observation as its declared space holds it, from the core's array
-        (`[..., D]`): the array itself, or a dict of slices for envs with Dict spaces."""
+    def observation_view(self, obs: np.ndarray, agent: int = 0) -> Any:
+        """Agent `agent`'s observation as its declared space holds it, from the core's array
+        (`[..., D]`): the array itself, or a dict of slices for envs with Dict spaces. Rows
+        of agents whose observations differ in size are padded; `agent` says whose."""
         return obs
 
     def sample_actions(self, rng: np.random.Generator) -> np.ndarray:

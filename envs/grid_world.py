@@ -331,7 +331,7 @@ class GridWorld(BatchedEnv):
         size = 2 * (n + k) + (n if self.cooperative else 0) + 1
         return gym.spaces.Box(0.0, 1.0, (size,), dtype=np.float32)
 
-    def observation_view(self, obs: np.ndarray):
+    def observation_view(self, obs: np.ndarray, agent: int = 0):
         main = obs[..., : self._obs_size]
         if self.config.observation == "image":
             size = self.config.grid_size

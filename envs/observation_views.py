@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.core import BatchedEnv, flat_bounds
+from envs.schema import ConfigError
 
 VIEWS = ("own", "global_state", "peers")
 
@@ -31,6 +32,11 @@ def view_spaces(core: BatchedEnv, view: str) -> dict[str, gym.Space]:
             for a, s in spaces.items()
         }
     if view == "peers":
+        if len({len(flat_bounds(s)[0]) for s in spaces.values()}) > 1:
+            raise ConfigError(
+                f"{core.name}: the peers view (attention_comm) needs observations of one size "
+                "for every agent; this env's agents differ"
+            )
         low, high = flat_bounds(core.observation_spaces[core.possible_agents[0]])
         shape = (core.num_agents - 1, len(low))
         peers = gym.spaces.Box(
@@ -75,7 +81,7 @@ def view_rows(core: BatchedEnv, view: str, obs: np.ndarray, cols: list[int]) -> 
     """The batched form of `view_observations` for agents `cols` of every copy (rows
     copy-major), with every agent present: what evaluation feeds a module per step."""
     e, k, n = obs.shape[0], len(cols), core.num_agents
-    own = core.observation_view(obs[:, cols].reshape(e * k, *obs.shape[2:]))
+    own = core.observation_view(obs[:, cols].reshape(e * k, *obs.shape[2:]), cols[0])
     if view == "own":
         return own
     if view == "global_state":

@@ -2,14 +2,11 @@
 
 - `pz/simple_spread`: MPE's cooperative navigation from the `mpe2` package (MPE left
   PettingZoo), discrete actions.
-- `pz/pistonball`: PettingZoo Butterfly's pistons, through SuperSuit: colour reduction to one
-  channel, resize, frame stack, float32 and normalisation to [0, 1].
+- `pz/pistonball`: PettingZoo Butterfly's pistons, through the SuperSuit wrappers of
+  `env.wrappers`: colour reduction to one channel, resize, frame stack, float32 and
+  normalisation to [0, 1].
 
-Each copy is its own PettingZoo env stepped in a loop (a convenience for one forward pass over
-all copies, not a fast path). Observations are flattened into the core's `[E, A, D]` rows;
-`observation_view` gives them back in the env's own shape. Copy i's env is seeded from the
-copy's generator at its first reset and continues its own stream afterwards, so copy i of a
-batch follows a single env reset with the same seed.
+Both are user-style envs (`envs.foreign.CopiesBatch`) with typed configs of their own.
 """
 
 from __future__ import annotations
@@ -17,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from envs.core import BatchedEnv
+from envs.foreign import CopiesBatch
+from envs.plugins import apply_wrappers, import_module, parse_wrappers
 from envs.schema import check
 
 
@@ -39,8 +35,7 @@ class SimpleSpreadConfig:
         check(self.max_cycles >= 1, "max_cycles must be >= 1")
 
     def make(self, render_mode: str | None):
-        from mpe2 import simple_spread_v3
-
+        simple_spread_v3 = import_module("mpe2.simple_spread_v3", "pz/simple_spread")
         return simple_spread_v3.parallel_env(
             N=self.N,
             local_ratio=self.local_ratio,
@@ -67,7 +62,6 @@ class PistonballConfig:
         check(self.frame_stack >= 1, "frame_stack must be >= 1")
 
     def make(self, render_mode: str | None):
-        import supersuit as ss
         from pettingzoo.butterfly import pistonball_v6
 
         env = pistonball_v6.parallel_env(
@@ -76,74 +70,24 @@ class PistonballConfig:
             max_cycles=self.max_cycles,
             render_mode=render_mode,
         )
-        env = ss.color_reduction_v0(env, mode="B")
-        env = ss.resize_v1(env, self.resize, self.resize)
-        env = ss.frame_stack_v1(env, self.frame_stack)
-        env = ss.dtype_v0(env, np.float32)
-        return ss.normalize_obs_v0(env, env_min=0, env_max=1)
+        wrappers = [
+            {"color_reduction_v0": {"mode": "B"}},
+            {"resize_v1": {"x_size": self.resize, "y_size": self.resize}},
+            {"frame_stack_v1": {"stack_size": self.frame_stack}},
+            {"dtype_v0": {"dtype": "float32"}},
+            {"normalize_obs_v0": {"env_min": 0, "env_max": 1}},
+        ]
+        return apply_wrappers(env, parse_wrappers(wrappers))
 
 
-class PettingZooBatch(BatchedEnv):
-    """`num_envs` copies of one PettingZoo parallel env whose agents all act every step."""
+class PettingZooBatch(CopiesBatch):
+    """`num_envs` copies of the PettingZoo parallel env `config.make` builds."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
+    config_class: type
 
     def __init__(self, num_envs: int = 1, config: Any = None, render_mode: str | None = None):
-        super().__init__(num_envs, render_mode)
         self.config = config or self.config_class()
-        self._envs = [self.config.make(render_mode) for _ in range(num_envs)]
-        first = self._envs[0]
-        self.possible_agents = tuple(first.possible_agents)
-        self.observation_spaces = {a: first.observation_space(a) for a in self.possible_agents}
-        self.action_spaces = {a: first.action_space(a) for a in self.possible_agents}
-        self._shape = self.observation_spaces[self.possible_agents[0]].shape
-        width = int(np.prod(self._shape))
-        self._obs = np.zeros((num_envs, self.num_agents, width), dtype=np.float32)
-        self._started = [False] * num_envs
-
-    def reset(self, seed=None):
-        if seed is not None:
-            self._started = [False] * self.num_envs
-        return super().reset(seed)
-
-    def _reset_copies(self, mask: np.ndarray) -> None:
-        for e in np.flatnonzero(mask):
-            seed = None if self._started[e] else int(self._rngs[e].integers(2**31))
-            obs, _ = self._envs[e].reset(seed=seed)
-            self._started[e] = True
-            self._store(e, obs)
-
-    def _store(self, e: int, obs: dict[str, Any]) -> None:
-        for i, agent in enumerate(self.possible_agents):
-            if agent in obs:
-                self._obs[e, i] = np.asarray(obs[agent], dtype=np.float32).ravel()
-
-    def _step(self, actions: np.ndarray):
-        n, a = self.num_envs, self.num_agents
-        rewards = np.zeros((n, a), dtype=np.float32)
-        terminated = np.zeros((n, a), dtype=bool)
-        truncated = np.zeros((n, a), dtype=bool)
-        for e, env in enumerate(self._envs):
-            live = set(env.agents)
-            joint = {ag: actions[e, i] for i, ag in enumerate(self.possible_agents) if ag in live}
-            obs, reward, term, trunc, _ = env.step(joint)
-            self._store(e, obs)
-            for i, agent in enumerate(self.possible_agents):
-                rewards[e, i] = reward.get(agent, 0.0)
-                terminated[e, i] = term.get(agent, agent not in live)
-                truncated[e, i] = trunc.get(agent, False)
-            if not env.agents:  # the env ended the episode for everyone
-                truncated[e] |= ~terminated[e]
-        return rewards, terminated, truncated, {}
-
-    def _observe(self) -> np.ndarray:
-        return self._obs.copy()
-
-    def observation_view(self, obs: np.ndarray) -> Any:
-        return obs.reshape(*obs.shape[:-1], *self._shape)
-
-    def render(self, env_index: int = 0) -> np.ndarray:
-        return np.asarray(self._envs[env_index].render())
+        super().__init__(self.config.make, self.name, num_envs, render_mode)
 
 
 class SimpleSpread(PettingZooBatch):

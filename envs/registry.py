@@ -1,14 +1,14 @@
-"""Env registry: one name -> one batched core class and its config dataclass."""
+"""Env registry: one name -> one batched core (our envs: a class and its config dataclass;
+user envs: `envs.plugins`, by import path, `register_env` or entry point)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from envs import board_games
+from envs import board_games, plugins
 from envs.core import BatchedEnv
 from envs.grid_world import GridWorld
-from envs.gymnasium_batch import GymnasiumBatch, is_gymnasium_id
 from envs.matrix_game import MatrixGame
 from envs.pettingzoo_batch import Pistonball, SimpleSpread
 from envs.resource_allocation import ResourceAllocation
@@ -37,8 +37,12 @@ class UnknownEnvError(ConfigError):
 
 
 def names() -> list[str]:
-    """Registered env names, sorted."""
+    """Our own env names, sorted (user envs: `plugins.user_names()`)."""
     return sorted(_CORES)
+
+
+def is_builtin(name: str) -> bool:
+    return name in _CORES
 
 
 def core_class(name: str) -> type[BatchedEnv]:
@@ -47,15 +51,20 @@ def core_class(name: str) -> type[BatchedEnv]:
     except KeyError:
         raise UnknownEnvError(
             f"unknown env {name!r}; registered envs: {', '.join(names())}; board games for "
-            f"ALPHAZERO: {', '.join(board_games.names())} "
-            "(gymnasium ids such as CartPole-v1 work with marl_ray's own algorithms)"
+            f"ALPHAZERO: {', '.join(board_games.names())}; or a user env: an import path "
+            "'package.module:attribute' (PettingZoo, RLlib, Gymnasium or BatchedEnv), "
+            "'package:GymnasiumId', a Gymnasium id such as CartPole-v1, or a name given to "
+            "marl_ray.register_env"
         ) from None
 
 
 def make_config(name: str, config: Mapping[str, Any] | None = None) -> Any:
     """The env's typed config built from `config`; unknown keys raise `ConfigError`.
-    For a gymnasium id, `config` holds `gym.make` keyword arguments and is returned as is."""
-    if name not in _CORES and is_gymnasium_id(name):
+    For a user env (or a Gymnasium id) `config` holds the factory's keyword arguments (and
+    `wrappers`): the import and the wrappers are checked, and `config` is returned as is."""
+    if name not in _CORES and plugins.is_user_env(name):
+        plugins.resolve(name)
+        plugins.split_config(config)
         return dict(config or {})
     if name not in _CORES and name in board_games.GAMES:
         return board_games.make_game_config(name, config)
@@ -73,10 +82,11 @@ def make_batched(
     config: Mapping[str, Any] | None = None,
     render_mode: str | None = None,
 ) -> BatchedEnv:
-    """The batched numpy core: `num_envs` copies stepped together. Besides our envs, a
-    gymnasium id (e.g. CartPole-v1) gives its single-agent env behind the same interface."""
-    if name not in _CORES and is_gymnasium_id(name):
-        return GymnasiumBatch(name, num_envs, dict(config or {}), render_mode)
+    """The batched numpy core: `num_envs` copies stepped together. Besides our envs, a user
+    env (`envs.plugins`: an import path, a Gymnasium id such as CartPole-v1, a registered
+    name) gives its copies behind the same interface."""
+    if name not in _CORES and plugins.is_user_env(name):
+        return plugins.make_user_batched(name, num_envs, config, render_mode)
     return core_class(name)(
         num_envs=num_envs, config=make_config(name, config), render_mode=render_mode
     )

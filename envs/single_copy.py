@@ -41,7 +41,7 @@ class SingleCopy:
         obs, _ = self.core.reset(seed=None if seed is None else [seed])
         self._occupants()
         view = self.core.observation_view
-        return {a: view(obs[0, self.slot_of[a]]) for a in self.agents}
+        return {a: view(obs[0, i], i) for a, i in self.slot_of.items()}
 
     def _occupants(self) -> list[str]:
         """Refreshes `agents` and `slot_of` from the core; returns the ids new to `slot_of`."""
@@ -89,7 +89,7 @@ class SingleCopy:
         observations, rewards, terminated, truncated, infos = {}, {}, {}, {}, {}
 
         def report(a: str, i: int, reward: float, term: bool, trunc: bool) -> None:
-            observations[a] = self.core.observation_view(obs[i])
+            observations[a] = self.core.observation_view(obs[i], i)
             rewards[a], terminated[a], truncated[a] = reward, term, trunc
             infos[a] = {k: v[i] if isinstance(v, list) else v for k, v in info_lists.items()}
 

@@ -20,6 +20,21 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("envs", help="list registered environments")
 
+    p = sub.add_parser(
+        "check-env", help="run the env contract checks on any env (ours, import path, registered)"
+    )
+    p.add_argument("env", help="an env name, import path 'package.module:attribute' or id")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="env.config.KEY=VALUE",
+        help="an env.config key (or env.wrappers=[...]) for the env's factory (repeatable)",
+    )
+    p.add_argument("--episodes", type=int, default=3, help="random-action episodes per check")
+    p.add_argument("--json", action="store_true", help="print a JSON report as last line")
+
     for name, text in (
         ("train", "train one trial of an experiment file through Tune"),
         ("tune", "run the experiment file's search (tune block), then write its report"),
@@ -73,11 +88,17 @@ def _parser() -> argparse.ArgumentParser:
         "Ray dashboard address, e.g. http://127.0.0.1:8265 (default: $RAY_API_SERVER_ADDRESS)"
     )
     p = sub.add_parser("submit", help="run an experiment file as a Ray job on a cluster")
-    p.add_argument("file", help="experiment YAML file inside this checkout")
+    p.add_argument("file", help="experiment YAML file inside this checkout (or --working-dir)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--address", help=address_help)
     p.add_argument("--search", action="store_true", help="run the tune block's search")
     p.add_argument("--runtime-env", metavar="FILE", help="runtime env YAML (pip, env_vars)")
+    p.add_argument(
+        "--working-dir",
+        metavar="DIR",
+        help="your project folder (your envs, the experiment file): shipped as the job's "
+        "working directory, with marl_ray beside it",
+    )
     p.add_argument("--follow", action="store_true", help="stream logs; exit with job status")
 
     p = sub.add_parser("jobs", help="list jobs, or show/stream/stop one")
@@ -115,7 +136,38 @@ def _envs(args) -> int:
         module = sys.modules[board_games.GAMES[name].__module__]
         summary = (module.__doc__ or "").strip().splitlines()[0]
         print(f"{name:24s} [ALPHAZERO board game] {summary}")
+    for name in envs.plugins.user_names():
+        print(f"{name:24s} [user env] {envs.plugins.describe(name)}")
+    print(
+        "Any PettingZoo, RLlib, Gymnasium or BatchedEnv env also works by import path "
+        "(package.module:attribute) or Gymnasium id; check one with `marl-ray check-env`."
+    )
     return 0
+
+
+def _check_env(args) -> int:
+    from envs.check import check_env, report
+    from envs.schema import from_mapping
+    from marl_ray.config import EnvSection, parse_override, set_path
+
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
+    data: dict = {"name": args.env}
+    for text in args.overrides:
+        key, value = parse_override(text)
+        if not key.startswith(("env.config.", "env.wrappers")):
+            raise ConfigError(
+                f"check-env --set takes env.config.KEY=VALUE or env.wrappers=[...], got {text!r}"
+            )
+        set_path(data, key.removeprefix("env."), value)
+    section = from_mapping(EnvSection, data, where="env")
+    results, facts = check_env(section.name, section.core_config, episodes=args.episodes)
+    for r in results:
+        print(f"{'PASS' if r.passed else 'FAIL'}  {r.name}" + (f": {r.detail}" if r.detail else ""))
+    summary = report(results, facts)
+    if args.json:
+        print(json.dumps(summary))
+    return 0 if summary["passed"] else 1
 
 
 def _train(args, search: bool = False) -> int:
@@ -214,6 +266,7 @@ def _submit(args) -> int:
         address=args.address,
         search=args.search,
         runtime_env_file=args.runtime_env,
+        working_dir=args.working_dir,
         client=client,
     )
     print(f"job: {sub.job_id}")
@@ -281,6 +334,7 @@ def _status(args) -> int:
 
 _COMMANDS = {
     "envs": _envs,
+    "check-env": _check_env,
     "train": _train,
     "tune": _tune,
     "report": _report,

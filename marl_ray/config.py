@@ -15,6 +15,8 @@ from typing import Any, Literal, get_origin, get_type_hints
 import yaml
 
 import envs
+from envs import plugins
+from envs.plugins import WRAPPERS_KEY
 from envs.schema import ConfigError, check, from_mapping
 from marl_ray.storage import check_storage_path
 from marl_ray.trainables import ALGORITHMS, MODULES, POLICY_SETUPS, REGISTRY
@@ -55,12 +57,35 @@ def result_value(result: dict[str, Any], key: str) -> Any:
 @dataclass(frozen=True)
 class EnvSection:
     name: str = "grid_world"
-    """A registered env (`marl-ray envs` lists them)."""
+    """One of our envs (`marl-ray envs` lists them), a Gymnasium id, an import path
+    `package.module:attribute` or `package:GymnasiumId`, or a name given to
+    `marl_ray.register_env` (README, "Your own environment")."""
     config: dict[str, Any] = field(default_factory=dict)
-    """The env's own keys; checked against its config class."""
+    """The env's own keys: checked against its config class, or passed to a user env's
+    factory as keyword arguments."""
+    wrappers: list[Any] = field(default_factory=list)
+    """SuperSuit wrappers applied in order to a user env: `[{name: {argument: value}}]`."""
 
     def __post_init__(self) -> None:
-        envs.make_config(self.name, self.config)
+        check(
+            WRAPPERS_KEY not in self.config,
+            f"env.config.{WRAPPERS_KEY} is reserved; list wrappers under env.wrappers",
+        )
+        if self.wrappers and not plugins.is_user_env(self.name):
+            raise ConfigError(
+                f"env.wrappers apply to user envs (import paths, Gymnasium ids, registered "
+                f"names); {self.name!r} is one of ours, configured by env.config"
+            )
+        envs.make_config(self.name, self.core_config)
+
+    @property
+    def core_config(self) -> dict[str, Any]:
+        """What the env registry builds the env from: `config`, and the wrappers if any."""
+        return (
+            {**self.config, WRAPPERS_KEY: list(self.wrappers)}
+            if self.wrappers
+            else dict(self.config)
+        )
 
 
 @dataclass(frozen=True)

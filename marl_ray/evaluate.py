@@ -120,7 +120,7 @@ def _own_policies(exp: ExperimentConfig, ckpt: Path) -> tuple[dict[str, LogitsFn
     from marl_ray.trainables import trainable_class
 
     policies, mapping = trainable_class(exp.algorithm).acting_policies(exp, load_state(ckpt))
-    env = envs.make_batched(exp.env.name, 1, exp.env.config)
+    env = envs.make_batched(exp.env.name, 1, exp.env.core_config)
     space = env.action_spaces[env.possible_agents[0]]
     if isinstance(space, gym.spaces.Discrete):
         return policies, mapping
@@ -173,7 +173,7 @@ def evaluate_checkpoint(
     if episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
     exp, policies, mapping = load_checkpoint(path, trust=trust)
-    env_config = {**exp.env.config, **(env_overrides or {})}
+    env_config = {**exp.env.core_config, **(env_overrides or {})}
     core = envs.make_batched(exp.env.name, min(num_envs, episodes), env_config)
     space = core.action_spaces[core.possible_agents[0]]
     self_play = exp.multi_agent.policies == "self_play"

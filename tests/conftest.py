@@ -4,6 +4,8 @@ is exercised on this CPU-only machine."""
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,11 +59,29 @@ ENV_CASES = [
 ]
 
 
+USER_PROJECT = Path(__file__).parent / "user_project"
+
+
 @pytest.fixture(scope="session")
-def ray_session(tmp_path_factory):
+def user_project(tmp_path_factory) -> Path:
+    """A user's project folder outside this repository (a copy of tests/user_project) that
+    the test process and the Ray workers import from, as they would from the working
+    directory a user starts `marl-ray` in."""
+    folder = tmp_path_factory.mktemp("user_project")
+    for source in USER_PROJECT.glob("*.py"):
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory, user_project):
     import ray
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Workers inherit the environment of the Ray this fixture starts.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(user_project), os.environ.get("PYTHONPATH")) if p
+    )
     ray.init(
         address="local",  # never a `ray start` head that a test (or the user) runs
         num_cpus=2,

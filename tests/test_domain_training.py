@@ -21,6 +21,7 @@ TINY = [
     "training.minibatch_size=240",
     "training.num_epochs=1",
     "resources.num_envs_per_env_runner=2",
+    "resources.num_env_runners=0",  # sample in the trial actor: one process fewer per test
 ]
 
 

@@ -34,19 +34,30 @@ def test_rllib_check_passes_when_the_first_step_ends_the_episode():
 def test_global_state_and_peer_views(name, config):
     for view in ("global_state", "peers"):
         check_multiagent_environments(envs.make_rllib(name, config, view=view))
-    core = envs.make_batched(name, 16, config)
+    copies, steps = _budget(name, 16, 50)
+    core = envs.make_batched(name, copies, config)
     core.reset(seed=0)
     rng = np.random.default_rng(0)
-    for _ in range(50):
+    for _ in range(steps):
         core.step(core.sample_actions(rng))
         state = core.state()
-        assert state.dtype == np.float32 and state.shape == (16, *core.state_space.shape)
+        assert state.dtype == np.float32 and state.shape == (copies, *core.state_space.shape)
         assert np.all(state >= core.state_space.low) and np.all(state <= core.state_space.high)
 
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_pettingzoo_parallel_api(name, config):
     parallel_api_test(envs.make_parallel(name, config), num_cycles=300)
+
+
+SLOW = {"pz/pistonball": (2, 30)}
+"""Envs whose copies are Python envs stepped one by one (pistonball simulates and renders
+every piston each step): at most this many copies and steps in the contract tests."""
+
+
+def _budget(name: str, copies: int, steps: int) -> tuple[int, int]:
+    most_copies, most_steps = SLOW.get(name, (copies, steps))
+    return min(copies, most_copies), min(steps, most_steps)
 
 
 def _random_actions(core, rng, num_envs):
@@ -60,8 +71,8 @@ def _invalid_action(space):
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_observations_stay_inside_declared_spaces(name, config):
-    # Third-party envs step one Python env per copy (pistonball: ~5 ms a step): fewer copies.
-    copies, steps = (4, 60) if name.startswith("pz/") else (64, 200)
+    # Third-party envs step one Python env per copy: fewer copies.
+    copies, steps = _budget(name, *((4, 60) if name.startswith("pz/") else (64, 200)))
     core = envs.make_batched(name, copies, config)
     obs, _ = core.reset(seed=3)
     rng = np.random.default_rng(0)
@@ -81,13 +92,15 @@ def test_observations_stay_inside_declared_spaces(name, config):
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_seeded_runs_are_identical(name, config):
+    copies, steps = _budget(name, 8, 100)
+
     def run():
-        core = envs.make_batched(name, 8, config)
+        core = envs.make_batched(name, copies, config)
         obs, _ = core.reset(seed=11)
         rng = np.random.default_rng(5)
         trace = [obs]
-        for _ in range(100):
-            out = core.step(_random_actions(core, rng, 8))
+        for _ in range(steps):
+            out = core.step(_random_actions(core, rng, copies))
             trace += [out.observations, out.rewards, out.terminated, out.truncated]
         return trace
 
@@ -107,7 +120,7 @@ def test_batched_copies_equal_single_env_adapters(name, config):
     single_obs = [env.reset(seed=s)[0] for env, s in zip(singles, seeds, strict=True)]
     rng = np.random.default_rng(9)
     episodes_ended = joined = 0
-    for _ in range(150):
+    for _ in range(_budget(name, len(seeds), 150)[1]):
         actions = _random_actions(core, rng, len(seeds))
         slots = [_slots(core, e) for e in range(len(seeds))]
         out = core.step(actions)

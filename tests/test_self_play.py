@@ -67,6 +67,7 @@ def test_pool_grows_when_main_wins_and_evaluation_reports_win_rates(ray_session,
         "training.num_epochs=1",
         "multi_agent.self_play.win_rate_threshold=0.01",  # every iteration adds a snapshot
         "multi_agent.self_play.min_episodes=1",
+        "resources.num_env_runners=0",
         f"storage_path={tmp_path}",
     ]
     argv = ["train", str(CONFIG), *[a for s in sets for a in ("--set", s)], "--json"]

@@ -133,6 +133,7 @@ def test_other_algorithms_train_one_iteration(ray_session, tmp_path, algorithm):
         "stop.metric={}",
         "training={}",
         "training.train_batch_size=200",
+        "resources.num_env_runners=0",
         f"storage_path={tmp_path}",
     ]
     exp = load_experiment(DEMO, overrides)

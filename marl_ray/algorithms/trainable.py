@@ -74,7 +74,7 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
             return policies, slot_policies(core, groups).__getitem__
         from marl_ray.algorithms.core.rollout import build_policy_network
 
-        env = envs.make_batched(exp.env.name, 1, exp.env.config)
+        env = envs.make_batched(exp.env.name, 1, exp.env.core_config)
         net = build_policy_network(env, config.network, seed=0)
         net.load_state_dict(state["policy_weights"])
         net.eval()

@@ -2,7 +2,9 @@
 
 A job ships the project folder as its working directory and runs `python -m marl_ray.cli
 train|tune FILE --address auto` on the cluster, so the cluster runs exactly the code and
-experiment files of this checkout.
+experiment files of this checkout. With `--working-dir`, a user's own project folder (their
+envs and experiment files) is the working directory instead and this checkout's packages
+travel as `py_modules`: every worker imports both.
 """
 
 from __future__ import annotations
@@ -102,23 +104,36 @@ def submit_experiment(
     address: str | None,
     search: bool = False,
     runtime_env_file: str | None = None,
+    working_dir: str | None = None,
     entrypoint_num_cpus: float = 0,
     client=None,
 ) -> Submission:
     """Validates the experiment here, then submits it as a job; returns its id and where
-    its results will be written."""
+    its results will be written. With `working_dir` (a user's project folder: their envs,
+    their experiment files), that folder is the job's working directory and marl_ray's own
+    packages travel beside it as `py_modules`."""
     from marl_ray.config import load_experiment
 
     root = project_root()
+    shipped = Path(working_dir).expanduser().resolve() if working_dir else root
+    if not shipped.is_dir():
+        raise ConfigError(f"--working-dir {working_dir} is not a folder")
     path = Path(file).expanduser().resolve()
     try:
-        relative = path.relative_to(root)
+        relative = path.relative_to(shipped)
     except ValueError:
         raise ConfigError(
-            f"{file} is outside the project folder {root}, which is what the job ships; "
-            "put the experiment file under tune_configs/ (or anywhere in the checkout)"
+            f"{file} is outside the folder {shipped}, which is what the job ships; put the "
+            "experiment file inside it"
+            + ("" if working_dir else " (or pass --working-dir with your project folder)")
         ) from None
-    exp = load_experiment(str(path), list(overrides))  # schema errors here, before submitting
+    # Schema errors and unknown envs here, before submitting; a user env imports from its
+    # project folder as it will on the cluster.
+    sys.path.insert(0, str(shipped))
+    try:
+        exp = load_experiment(str(path), list(overrides))
+    finally:
+        sys.path.remove(str(shipped))
     storage = job_storage_path(exp.storage_path)
     command = ["python", "-m", "marl_ray.cli", "tune" if search else "train", str(relative)]
     kept = [o for o in overrides if not o.strip().startswith("storage_path=")]
@@ -129,15 +144,19 @@ def submit_experiment(
     client = client or job_client(address)
     job_id = client.submit_job(
         entrypoint=entrypoint,
-        runtime_env=runtime_env(root, runtime_env_file),
+        runtime_env=runtime_env(root, runtime_env_file, shipped),
         entrypoint_num_cpus=entrypoint_num_cpus,
         metadata={"marl_ray_experiment": exp.name, "marl_ray_storage_path": storage},
     )
     return Submission(job_id=job_id, entrypoint=entrypoint, storage_path=storage)
 
 
-def runtime_env(root: Path, runtime_env_file: str | None) -> dict[str, Any]:
-    """The project as working directory, plus a runtime-env file's pip/env_vars/etc."""
+def runtime_env(
+    root: Path, runtime_env_file: str | None, working_dir: Path | None = None
+) -> dict[str, Any]:
+    """The working directory (this checkout, or a user's project folder with marl_ray's
+    packages as `py_modules`), plus a runtime-env file's pip/env_vars/etc."""
+    working_dir = working_dir or root
     env: dict[str, Any] = {}
     if runtime_env_file:
         loaded = yaml.safe_load(Path(runtime_env_file).read_text()) or {}
@@ -148,7 +167,10 @@ def runtime_env(root: Path, runtime_env_file: str | None) -> dict[str, Any]:
         raise ConfigError(
             f"{runtime_env_file}: working_dir is set by marl-ray submit (the project folder)"
         )
-    env["working_dir"] = str(root)
+    env["working_dir"] = str(working_dir)
+    if working_dir != root:
+        ours = [str(root / package) for package in ("marl_ray", "envs")]
+        env["py_modules"] = [*ours, *env.get("py_modules", [])]
     env["excludes"] = sorted(set(env.get("excludes", [])) | set(WORKING_DIR_EXCLUDES))
     env_vars = {str(k): str(v) for k, v in (env.get("env_vars") or {}).items()}
     env_vars.setdefault("RAY_AIR_NEW_OUTPUT", "0")

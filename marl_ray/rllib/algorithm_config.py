@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import gymnasium as gym
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.algorithms.appo import APPO
 from ray.rllib.algorithms.dqn import DQN
@@ -21,7 +22,7 @@ from marl_ray.config import ExperimentConfig
 from marl_ray.rllib import self_play
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
 from marl_ray.rllib.modules import module_spec, module_view
-from marl_ray.rllib.registration import env_id
+from marl_ray.rllib.registration import env_id, register_user_env
 
 ALGORITHM_CLASSES = {"PPO": PPO, "APPO": APPO, "IMPALA": IMPALA, "DQN": DQN, "SAC": SAC}
 
@@ -103,18 +104,22 @@ def rl_module_settings(exp: ExperimentConfig) -> dict[str, Any]:
     return {"rl_module_spec": module_spec(exp.model.module, exp.model.options)}
 
 
+def _masked(core: envs.BatchedEnv) -> bool:
+    return any(
+        isinstance(space, gym.spaces.Dict) and "action_mask" in space.spaces
+        for space in core.observation_spaces.values()
+    )
+
+
 def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> AlgorithmConfig:
     """The RLlib config for `exp`, with `learner_gpus` GPUs for the (single) learner."""
     if exp.env.name in board_games.GAMES:
         raise ConfigError(
             f"env {exp.env.name!r} is a turn-based board game; train it with algorithm: ALPHAZERO"
         )
-    if exp.env.name not in envs.names():
-        raise ConfigError(
-            f"env {exp.env.name!r} is a gymnasium id; the RLlib algorithms here train our "
-            f"multi-agent envs ({', '.join(envs.names())}); use a marl_ray algorithm for it"
-        )
-    core = envs.make_batched(exp.env.name, 1, exp.env.config)
+    if not envs.is_builtin(exp.env.name):
+        register_user_env(exp.env.name)
+    core = envs.make_batched(exp.env.name, 1, exp.env.core_config)
     agents = core.episode_agent_ids
     policies, mapping = policy_setup(exp.multi_agent.policies, agents)
     res = exp.resources
@@ -122,7 +127,13 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
         ALGORITHM_CLASSES[exp.algorithm]
         .get_default_config()
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
-        .environment(rllib_env_id(exp), env_config=dict(exp.env.config))
+        .environment(
+            rllib_env_id(exp),
+            env_config=exp.env.core_config,
+            # RLlib's env check steps random actions, blind to action masks that turn-based
+            # and masked envs require; `marl-ray check-env` checks those envs instead.
+            disable_env_checking=_masked(core),
+        )
         .framework("torch")
         .env_runners(
             num_env_runners=res.num_env_runners,

@@ -1,4 +1,5 @@
-"""Registers every env of `envs` with Ray Tune under its own name (RLlib `MultiAgentEnv`)."""
+"""Registers envs with Ray Tune under their own names (RLlib `MultiAgentEnv`): ours at start,
+a user env (import path, Gymnasium id, registered name) when an experiment names it."""
 
 from __future__ import annotations
 
@@ -24,3 +25,10 @@ def register_envs() -> list[str]:
         for view in VIEWS:
             register_env(env_id(name, view), _creator(name, view))
     return envs.names()
+
+
+def register_user_env(name: str) -> None:
+    """Registers user env `name` under every observation view in this process (and, with Ray
+    up, in the cluster's registry that env runners read)."""
+    for view in VIEWS:
+        register_env(env_id(name, view), _creator(name, view))

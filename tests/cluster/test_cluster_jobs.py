@@ -324,3 +324,103 @@ def test_train_joins_a_token_cluster_with_the_token_it_finds(head, tmp_path):
     )
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert json.loads(ok.stdout.strip().splitlines()[-1])["training_iterations"] == 2
+
+
+def _progress(run_dir: Path) -> dict:
+    import pandas as pd
+
+    return {p.parent.name: pd.read_csv(p) for p in Path(run_dir).glob("*/progress.csv")}
+
+
+def _wait_for_first_terminated_trial(root: Path, timeout: float) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for state in root.glob("*/experiment_state-*.json"):
+            if "TERMINATED" in state.read_text():
+                return state.parent
+        time.sleep(0.5)
+    raise AssertionError("no trial finished in time")
+
+
+def test_a_killed_driver_resumes_without_redoing_finished_trials(head, tmp_path):
+    """`marl-ray tune` on the head is killed (its whole process group) after a trial has
+    finished; `tune --resume` completes the search and leaves finished trials' rows alone."""
+    import pandas as pd
+    import yaml
+
+    data = yaml.safe_load((ROOT / "tune_configs" / "a3c_grid_world.yaml").read_text())
+    data["tune"]["search_space"] = {"training.lr": {"grid_search": [0.001, 0.002, 0.003]}}
+    data["tune"]["max_concurrent_trials"] = 1
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(data))
+    sets = [
+        "resources.num_env_runners=1",
+        "resources.num_envs_per_env_runner=8",
+        "resources.num_cpus_per_env_runner=0",
+        "training.extra.updates_per_iteration=10",
+        "stop.training_iteration=3",
+        "stop.timesteps_total=null",
+        "stop.time_total_s=null",
+        "stop.metric={}",
+        "checkpoint.frequency=1",
+        f"storage_path={tmp_path / 'out'}",
+    ]
+    cmd = [str(BIN / "marl-ray"), "tune", str(path), "--address", head.gcs]
+    cmd += [a for s in sets for a in ("--set", s)]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=head.client_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        run_dir = _wait_for_first_terminated_trial(tmp_path / "out", timeout=180)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = _progress(run_dir)
+    finished = [name for name, rows in before.items() if len(rows) == 3]
+    assert finished, f"no trial had finished before the kill: {before}"
+    assert len(before) < 3 or any(len(r) < 3 for r in before.values()), "nothing left to resume"
+    resumed = head.marl_ray("tune", "--resume", str(run_dir), "--address", head.gcs, "--json")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    after = _progress(run_dir)
+    assert summary["trials"] == 3 and all(len(rows) == 3 for rows in after.values())
+    for name in finished:  # not redone: the same rows, not appended to
+        pd.testing.assert_frame_equal(before[name], after[name])
+
+
+def test_submit_ships_a_user_env_from_a_project_outside_the_repository(head, tmp_path):
+    """A user's project folder (their env module and experiment file) is the job's working
+    directory; marl_ray travels beside it and every worker imports the env."""
+    import shutil
+
+    import yaml
+
+    project = tmp_path / "my_project"
+    project.mkdir()
+    shutil.copy(ROOT / "tests" / "user_project" / "my_envs.py", project / "my_envs.py")
+    data = yaml.safe_load((ROOT / "tune_configs" / "grid_world_ppo.yaml").read_text())
+    data["name"] = "rendezvous_ppo"
+    data["env"] = {"name": "my_envs:Rendezvous", "config": {"size": 4}}
+    data["multi_agent"] = {"policies": "independent"}
+    (project / "rendezvous.yaml").write_text(yaml.safe_dump(data))
+    storage = tmp_path / "results"
+    sets = [a for s in [*TINY, f"storage_path={storage}"] for a in ("--set", s)]
+    submitted = subprocess.run(
+        [str(BIN / "marl-ray"), "submit", str(project / "rendezvous.yaml"), *sets]
+        + ["--working-dir", str(project), "--address", head.dashboard, "--follow"],
+        cwd=tmp_path,  # not the repository: nothing of it is on the path by accident
+        env=head.client_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = submitted.stdout + submitted.stderr
+    assert submitted.returncode == 0, out[-4000:]
+    assert "SUCCEEDED" in out
+    summary = json.loads(next(storage.glob("rendezvous_ppo-*/summary.json")).read_text())
+    assert summary["env"] == "my_envs:Rendezvous" and summary["training_iterations"] == 2

@@ -77,7 +77,7 @@ def own_algorithm_config(
     )
     values: dict[str, Any] = {
         "env": exp.env.name,
-        "env_config": dict(exp.env.config),
+        "env_config": exp.env.core_config,
         "network": network,
         "seed": exp.seed or 0,
         workers: r.num_env_runners,

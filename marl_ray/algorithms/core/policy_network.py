@@ -73,12 +73,13 @@ class ObservationLayout:
     @classmethod
     def of(cls, core: envs.BatchedEnv, agent: str) -> ObservationLayout:
         space = core.observation_spaces[agent]
+        index = core.possible_agents.index(agent)
         width = len(flat_bounds(space)[0])
         if isinstance(space, gym.spaces.Box):
             return cls(tuple(range(width)), space.shape)
         if isinstance(space, gym.spaces.Dict) and set(space.spaces) == {OBS_KEY, MASK_KEY}:
             # The core's own view of a row of positions says which positions hold what.
-            view = core.observation_view(np.arange(width, dtype=np.float64))
+            view = core.observation_view(np.arange(width, dtype=np.float64), index)
             obs_index = tuple(int(i) for i in np.ravel(view[OBS_KEY]))
             mask_index = tuple(i for i in range(width) if i not in set(obs_index))
             return cls(obs_index, space[OBS_KEY].shape, mask_index)
