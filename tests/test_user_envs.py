@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +196,24 @@ def test_user_envs_train_and_evaluate(ray_session, project, tmp_path, capsys, en
     assert main(["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["episodes"] == 4 and np.isfinite(result["episode_return_mean"])
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["env.name=my_envs:RaceToTen"], "carry action masks.*use model.module: action_mask"),
+        (["env.name=my_envs:Rendezvous"], "runner differs from scout; use multi_agent.policies"),
+        (["env.name=my_envs:RaceToTen"], "is not a board game; ALPHAZERO plays connect4"),
+    ],
+    ids=["masks-need-the-mask-module", "shared-needs-one-space", "alphazero-needs-a-board-game"],
+)
+def test_what_an_algorithm_cannot_train_is_refused_before_ray_starts(
+    project, capsys, monkeypatch, sets, message
+):
+    import ray
+
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray started"))
+    config = "alphazero_tictactoe.yaml" if "ALPHAZERO" in message else "grid_world_ppo.yaml"
+    argv = ["train", str(ROOT / "tune_configs" / config), "--set", "env.config={}"]
+    assert main([*argv, *[a for s in sets for a in ("--set", s)]]) == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -17,7 +17,7 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 import envs
 from envs import board_games
 from envs.schema import ConfigError
-from marl_ray.algorithms.core.policy_map import SHARED_POLICY, agent_group
+from marl_ray.algorithms.core.policy_map import SHARED_POLICY, agent_group, policy_groups
 from marl_ray.config import ExperimentConfig
 from marl_ray.rllib import self_play
 from marl_ray.rllib.callbacks import SMOOTHING_WINDOW, EpisodeInfoMetrics
@@ -111,6 +111,18 @@ def _masked(core: envs.BatchedEnv) -> bool:
     )
 
 
+def _check_env_fits(exp: ExperimentConfig, core: envs.BatchedEnv) -> None:
+    """What RLlib would only find inside a trial: agents sharing a policy with different
+    spaces, masked observations without the module that reads masks."""
+    if exp.multi_agent.policies != "self_play":
+        policy_groups(core, exp.multi_agent.policies, exp.algorithm)
+    if _masked(core) and exp.model.module != "action_mask":
+        raise ConfigError(
+            f"{exp.env.name}: observations carry action masks ({{observations, action_mask}}), "
+            f"which model.module={exp.model.module} ignores; use model.module: action_mask"
+        )
+
+
 def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> AlgorithmConfig:
     """The RLlib config for `exp`, with `learner_gpus` GPUs for the (single) learner."""
     if exp.env.name in board_games.GAMES:
@@ -120,6 +132,7 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
     if not envs.is_builtin(exp.env.name):
         register_user_env(exp.env.name)
     core = envs.make_batched(exp.env.name, 1, exp.env.core_config)
+    _check_env_fits(exp, core)
     agents = core.episode_agent_ids
     policies, mapping = policy_setup(exp.multi_agent.policies, agents)
     res = exp.resources
