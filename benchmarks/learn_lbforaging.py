@@ -10,25 +10,16 @@ steps and wall time training took. Target: greedy >= 0.9 within 30 minutes on 2 
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from scripted_comparison import add_overrides_argument, random_returns, stop_overrides, train
+from scripted_comparison import learning_arguments, random_returns, train_with
 
 from marl_ray.evaluate import evaluate_checkpoint
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--max-env-steps", type=int)
-    parser.add_argument("--max-seconds", type=float)
-    parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    add_overrides_argument(parser)
-    args = parser.parse_args()
-    exp, checkpoint, wall_s, steps = train(
-        "lbforaging_ppo.yaml", [*stop_overrides(args), f"seed={args.seed}", *args.set]
-    )
+    args = learning_arguments(__doc__, episodes=100)
+    exp, checkpoint, wall_s, steps = train_with("lbforaging_ppo.yaml", args)
     seed = 1000 + args.seed
     greedy = evaluate_checkpoint(checkpoint, episodes=args.episodes, seed=seed)
     sampled = evaluate_checkpoint(checkpoint, episodes=args.episodes, seed=seed, explore=True)

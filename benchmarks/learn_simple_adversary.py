@@ -10,10 +10,9 @@ Learned good agents should beat random ones: a higher good-team return.
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from scripted_comparison import add_overrides_argument, random_returns, stop_overrides, train
+from scripted_comparison import learning_arguments, random_returns, train_with
 
 from marl_ray.evaluate import evaluate_checkpoint
 
@@ -21,16 +20,8 @@ GOOD, ADVERSARY = ("agent_0", "agent_1"), "adversary_0"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--max-env-steps", type=int)
-    parser.add_argument("--max-seconds", type=float)
-    parser.add_argument("--episodes", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    add_overrides_argument(parser)
-    args = parser.parse_args()
-    exp, checkpoint, wall_s, steps = train(
-        "simple_adversary_ppo.yaml", [*stop_overrides(args), f"seed={args.seed}", *args.set]
-    )
+    args = learning_arguments(__doc__, episodes=200)
+    exp, checkpoint, wall_s, steps = train_with("simple_adversary_ppo.yaml", args)
     seed = 1000 + args.seed
     learned = evaluate_checkpoint(checkpoint, episodes=args.episodes, seed=seed)
     randomly = random_returns(exp, args.episodes, seed)

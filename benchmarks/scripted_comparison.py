@@ -36,6 +36,23 @@ def stop_overrides(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def learning_arguments(doc: str, episodes: int) -> argparse.Namespace:
+    """The arguments every learn_* benchmark on a user env takes: stop overrides, evaluation
+    episodes, seed and `--set` experiment overrides."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--max-env-steps", type=int)
+    parser.add_argument("--max-seconds", type=float)
+    parser.add_argument("--episodes", type=int, default=episodes)
+    parser.add_argument("--seed", type=int, default=0)
+    add_overrides_argument(parser)
+    return parser.parse_args()
+
+
+def train_with(config_file: str, args: argparse.Namespace):
+    """`train` with `learning_arguments`' stop overrides, seed and `--set` applied."""
+    return train(config_file, [*stop_overrides(args), f"seed={args.seed}", *args.set])
+
+
 def train(config_file: str, overrides: Sequence[str]) -> tuple[ExperimentConfig, str, float, int]:
     """Trains one trial; returns the experiment, its final checkpoint, wall time, env steps."""
     storage = tempfile.mkdtemp(prefix=Path(config_file).stem + "_")

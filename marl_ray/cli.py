@@ -12,6 +12,17 @@ from envs.schema import ConfigError
 from marl_ray import quiet
 
 
+def _add_set_argument(parser: argparse.ArgumentParser, metavar: str, text: str) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar=metavar,
+        help=f"{text} (repeatable)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marl-ray", description="Multi-agent RL training on Ray from experiment files."
@@ -24,13 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         "check-env", help="run the env contract checks on any env (ours, import path, registered)"
     )
     p.add_argument("env", help="an env name, import path 'package.module:attribute' or id")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="env.config.KEY=VALUE",
-        help="an env.config key (or env.wrappers=[...]) for the env's factory (repeatable)",
+    _add_set_argument(
+        p, "env.config.KEY=VALUE", "an env.config key (or env.wrappers=[...]) for the env"
     )
     p.add_argument("--episodes", type=int, default=3, help="random-action episodes per check")
     p.add_argument("--json", action="store_true", help="print a JSON report as last line")
@@ -45,14 +51,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
         else:
             p.add_argument("file", help="experiment YAML file")
-        p.add_argument(
-            "--set",
-            dest="overrides",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="override a key, e.g. --set training.lr=1e-3 (repeatable)",
-        )
+        _add_set_argument(p, "KEY=VALUE", "override a key, e.g. --set training.lr=1e-3")
         p.add_argument("--address", help="Ray cluster address; default: embedded local Ray")
         p.add_argument("--json", action="store_true", help="print a JSON summary as last line")
 

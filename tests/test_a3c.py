@@ -101,7 +101,12 @@ def test_fake_gpu_is_requested_and_the_server_falls_back_to_cpu(ray_session):
 
 def test_trainable_checkpoint_round_trip(ray_session, tmp_path):
     exp = load_experiment(
-        GRID, ["training.extra.updates_per_iteration=5", "resources.num_envs_per_env_runner=4"]
+        GRID,
+        [
+            "training.extra.updates_per_iteration=5",
+            "resources.num_envs_per_env_runner=4",
+            "resources.num_env_runners=1",
+        ],
     )
     space = make_param_space(exp, 0, False)
     first = A3CTrainable(config=space)
@@ -140,6 +145,7 @@ def test_cli_trains_and_evaluates_a3c(ray_session, tmp_path, capsys):
     sets = [
         "stop.training_iteration=2",
         "training.extra.updates_per_iteration=10",
+        "resources.num_env_runners=1",
         f"storage_path={tmp_path}",
     ]
     argv = ["train", GRID, *[a for s in sets for a in ("--set", s)], "--json"]

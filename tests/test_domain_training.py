@@ -63,17 +63,6 @@ def test_train_evaluate_and_chart(ray_session, tmp_path, capsys, config_file, ke
     assert result["render"] == str(chart) and chart.stat().st_size > 10_000
 
 
-def test_third_party_env_trains_and_evaluates(ray_session, tmp_path, capsys):
-    argv = ["train", str(ROOT / "tune_configs" / "simple_spread_ppo.yaml")]
-    argv += _sets([*TINY, f"storage_path={tmp_path}"]) + ["--json"]
-    assert main(argv) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["env"] == "pz/simple_spread" and summary["training_iterations"] == 1
-    assert main(["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["episodes"] == 4 and result["episode_len_mean"] == 25
-
-
 def test_intersection_agents_join_and_leave_through_a_ppo_iteration(ray_session, tmp_path, capsys):
     """PPO trains on an intersection whose vehicles enter and exit mid-episode, and
     `evaluate --render` writes the episode as a GIF."""

@@ -96,6 +96,7 @@ def test_trainable_checkpoint_round_trip(ray_session, tmp_path):
             "training.extra.noise_table_size=100000",
             "training.extra.eval_episodes=1",
             "resources.num_cpus_per_env_runner=0.5",
+            "resources.num_env_runners=1",
         ],
     )
     space = make_param_space(exp, 0, False)
@@ -132,6 +133,7 @@ def test_cli_trains_and_evaluates_es(ray_session, tmp_path, capsys):
         "training.extra.population=8",
         "training.extra.noise_table_size=100000",
         "resources.num_cpus_per_env_runner=0.5",
+        "resources.num_env_runners=1",
         f"storage_path={tmp_path}",
     ]
     assert main(["train", CARTPOLE, *[a for s in sets for a in ("--set", s)], "--json"]) == 0

@@ -108,7 +108,9 @@ def test_queue_bound_holds_and_a_killed_actor_is_replaced(ray_session):
 
 
 def test_trainable_checkpoint_round_trip_and_fake_gpu(ray_session, tmp_path):
-    exp = load_experiment(GRID, ["training.extra.updates_per_iteration=3"])
+    exp = load_experiment(
+        GRID, ["training.extra.updates_per_iteration=3", "resources.num_env_runners=1"]
+    )
     space = make_param_space(exp, 1, False)  # the session's fake GPU: learner falls back
     request = ImpalaTrainable.default_resource_request(space)
     assert sum(b.get("GPU", 0) for b in request.bundles) == 1
@@ -142,6 +144,7 @@ def test_cli_trains_and_evaluates_impala_on_box_actions(ray_session, tmp_path, c
         "tune.metric=episode_return_mean",
         "training.extra.updates_per_iteration=2",
         "resources.num_envs_per_env_runner=8",
+        "resources.num_env_runners=1",
         f"storage_path={tmp_path}",
     ]
     assert main(["train", GRID, *[a for s in sets for a in ("--set", s)], "--json"]) == 0

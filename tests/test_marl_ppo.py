@@ -250,6 +250,7 @@ def test_trainable_checkpoint_round_trip_and_fake_gpu(ray_session, tmp_path):
             "training.train_batch_size=256",
             "training.minibatch_size=128",
             "resources.num_envs_per_env_runner=8",
+            "resources.num_env_runners=1",
             "training.extra.updates_per_iteration=2",
         ],
     )
@@ -296,6 +297,7 @@ def test_cli_trains_and_evaluates_mappo_by_group_on_the_smart_grid(ray_session, 
         "training.train_batch_size=384",
         "training.minibatch_size=256",
         "resources.num_envs_per_env_runner=8",
+        "resources.num_env_runners=1",
         "training.extra.updates_per_iteration=1",
         f"storage_path={tmp_path}",
     ]
