@@ -52,6 +52,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mappo_vs_ippo.py
 	$(BIN)/python benchmarks/self_play.py
 	$(BIN)/python benchmarks/learn_simple_spread.py
+	$(BIN)/python benchmarks/learn_simple_adversary.py
+	$(BIN)/python benchmarks/learn_lbforaging.py
 	$(BIN)/python benchmarks/mcts_speed.py
 	$(BIN)/python benchmarks/alphazero_tictactoe.py
 	$(BIN)/python benchmarks/alphazero_connect4.py
