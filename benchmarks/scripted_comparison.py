@@ -36,10 +36,13 @@ def stop_overrides(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def learning_arguments(doc: str, episodes: int) -> argparse.Namespace:
+def learning_arguments(doc: str, episodes: int, checkpoint: bool = False) -> argparse.Namespace:
     """The arguments every learn_* benchmark on a user env takes: stop overrides, evaluation
-    episodes, seed and `--set` experiment overrides."""
+    episodes, seed and `--set` experiment overrides (and `--checkpoint`, to evaluate an
+    earlier run's checkpoint without training, where the benchmark offers it)."""
     parser = argparse.ArgumentParser(description=doc)
+    if checkpoint:
+        parser.add_argument("--checkpoint", help="evaluate this checkpoint; do not train")
     parser.add_argument("--max-env-steps", type=int)
     parser.add_argument("--max-seconds", type=float)
     parser.add_argument("--episodes", type=int, default=episodes)

@@ -224,6 +224,18 @@ def evaluate_checkpoint(
     )
 
 
+def learned_actions(
+    path: str | Path, core: envs.BatchedEnv, *, explore: bool = False, trust: bool = False
+) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+    """A checkpoint's policies acting in `core` (copies of its env), as `play` takes them:
+    for benchmarks that pit some of its agents against other players."""
+    exp, policies, mapping = load_checkpoint(path, trust=trust)
+    agent_policy = [mapping(a) for a in core.possible_agents]
+    space = core.action_spaces[core.possible_agents[0]]
+    build = module_input(core, exp)
+    return lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space, build)
+
+
 def self_play_win_rates(
     act_for, core, pool: list[str], episodes: int, seed: int, scripted: str | None = None
 ) -> dict:
