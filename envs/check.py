@@ -206,9 +206,14 @@ def _speed(name: str, config: Mapping[str, Any], seconds: float = 1.0) -> float:
 
 
 def check_env(
-    name: str, config: Mapping[str, Any] | None = None, episodes: int = 3, max_steps: int = 500
+    name: str,
+    config: Mapping[str, Any] | None = None,
+    episodes: int = 3,
+    max_steps: int = 500,
+    speed_seconds: float = 1.0,
 ) -> tuple[list[CheckResult], dict[str, Any]]:
-    """Every check on env `name`; returns the results and facts (API, agents, steps/s)."""
+    """Every check on env `name`; returns the results and facts (API, agents, steps/s timed
+    over `speed_seconds`)."""
     config = dict(config or {})
     results: list[CheckResult] = []
     facts: dict[str, Any] = {"env": name}
@@ -274,7 +279,7 @@ def check_env(
     run("PettingZoo parallel API test (our view)", lambda: _pettingzoo_check(name, config))
 
     def speed() -> str:
-        facts["steps_per_second"] = round(_speed(name, config), 1)
+        facts["steps_per_second"] = round(_speed(name, config, speed_seconds), 1)
         return f"{facts['steps_per_second']:,.0f} env steps/s (8 copies, random actions)"
 
     run("steps per second", speed)

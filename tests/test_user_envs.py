@@ -41,7 +41,7 @@ def project(user_project, monkeypatch):
     ],
 )
 def test_every_accepted_api_is_detected_and_passes_the_checks(project, name, api):
-    results, facts = check_env(name, episodes=2)
+    results, facts = check_env(name, episodes=2, speed_seconds=0.1)
     assert facts["api"] == api
     failed = [(r.name, r.detail) for r in results if not r.passed]
     assert not failed
@@ -57,7 +57,7 @@ def test_every_accepted_api_is_detected_and_passes_the_checks(project, name, api
     ],
 )
 def test_check_env_names_the_classic_bugs(project, capsys, name, check, message):
-    results, _ = check_env(name, episodes=3)
+    results, _ = check_env(name, episodes=3, speed_seconds=0.1)
     failed = {r.name.split(",")[0]: r.detail for r in results if not r.passed}
     assert check in failed and message in failed[check]
     assert main(["check-env", name, "--json"]) == 1
