@@ -388,7 +388,10 @@ def test_a_killed_driver_resumes_without_redoing_finished_trials(head, tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     after = _progress(run_dir)
-    assert summary["trials"] == 3 and all(len(rows) == 3 for rows in after.values())
+    # Every trial completes; one killed mid-run goes on from its last checkpoint, so its rows
+    # after that checkpoint may appear twice: what counts is where it ends.
+    assert summary["trials"] == 3, summary
+    assert all(rows["training_iteration"].iloc[-1] == 3 for rows in after.values()), after
     for name in finished:  # not redone: the same rows, not appended to
         pd.testing.assert_frame_equal(before[name], after[name])
 
