@@ -14,8 +14,11 @@ import ray
 import yaml
 from ray import tune
 
+import envs
+from envs import board_games
 from envs.schema import ConfigError
 from marl_ray import quiet, tuning
+from marl_ray.algorithms.core.policy_map import policy_groups
 from marl_ray.auth import HOW_TO_GET_A_TOKEN, enable_token_auth_if_found, is_auth_failure
 from marl_ray.config import (
     METRIC_KEYS,
@@ -178,8 +181,13 @@ def check_algorithm_config(exp: ExperimentConfig, learner_gpus: int) -> None:
     """Builds the algorithm's own config once on the driver, so its errors come first."""
     if exp.algorithm in RLLIB_ALGORITHMS:
         build_algorithm_config(exp, learner_gpus)
-    else:
-        trainable_class(exp.algorithm).build_config(exp, learner_gpus)
+        return
+    trainable_class(exp.algorithm).build_config(exp, learner_gpus)
+    if exp.env.name not in board_games.GAMES:
+        # Agents that share a policy must share their spaces (our algorithms would find
+        # out only inside the trial).
+        core = envs.make_batched(exp.env.name, 1, exp.env.core_config)
+        policy_groups(core, exp.multi_agent.policies, exp.algorithm)
 
 
 def _write_experiment(storage: RunStorage, exp: ExperimentConfig, search: bool) -> None:

@@ -199,21 +199,25 @@ def test_user_envs_train_and_evaluate(ray_session, project, tmp_path, capsys, en
 
 
 @pytest.mark.parametrize(
-    ("sets", "message"),
+    ("config", "env", "message"),
     [
-        (["env.name=my_envs:RaceToTen"], "carry action masks.*use model.module: action_mask"),
-        (["env.name=my_envs:Rendezvous"], "runner differs from scout; use multi_agent.policies"),
-        (["env.name=my_envs:RaceToTen"], "is not a board game; ALPHAZERO plays connect4"),
+        (
+            "grid_world_ppo.yaml",
+            "my_envs:RaceToTen",
+            "carry action masks.*model.module: action_mask",
+        ),
+        ("grid_world_ppo.yaml", "my_envs:Rendezvous", "runner differs from scout; use multi_agent"),
+        ("es_cartpole.yaml", "my_envs:Rendezvous", "runner differs from scout; use multi_agent"),
+        ("alphazero_tictactoe.yaml", "my_envs:RaceToTen", "is not a board game; ALPHAZERO plays"),
     ],
-    ids=["masks-need-the-mask-module", "shared-needs-one-space", "alphazero-needs-a-board-game"],
+    ids=["masks-need-the-mask-module", "shared-needs-one-space", "es-too", "alphazero-board-games"],
 )
 def test_what_an_algorithm_cannot_train_is_refused_before_ray_starts(
-    project, capsys, monkeypatch, sets, message
+    project, capsys, monkeypatch, config, env, message
 ):
     import ray
 
     monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray started"))
-    config = "alphazero_tictactoe.yaml" if "ALPHAZERO" in message else "grid_world_ppo.yaml"
-    argv = ["train", str(ROOT / "tune_configs" / config), "--set", "env.config={}"]
-    assert main([*argv, *[a for s in sets for a in ("--set", s)]]) == 2
+    argv = ["train", str(ROOT / "tune_configs" / config), "--set", f"env.name={env}"]
+    assert main([*argv, "--set", "env.config={}"]) == 2
     assert re.search(message, capsys.readouterr().err)
