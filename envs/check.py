@@ -16,11 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from envs import plugins, registry
-from envs.foreign import PZ_OBS_KEY, DictCopy, ParallelCopy, RLlibCopy, dict_copy
+from envs.foreign import PZ_OBS_KEY, DictCopy, ParallelCopy, RLlibCopy, dict_copy, has_action_masks
 from envs.schema import ConfigError
 
 
@@ -42,8 +41,7 @@ def _make_copy(name: str, config: Mapping[str, Any]) -> DictCopy:
         copy = ParallelCopy(registry.make_parallel(name, config))
         copy.api = "marl_ray BatchedEnv (through its PettingZoo view)"
         return copy
-    kwargs, wrappers = plugins.split_config(config)
-    return dict_copy(plugins.apply_wrappers(plugins.instantiate(obj, name, kwargs, None), wrappers))
+    return dict_copy(plugins.make_user_env(name, config))
 
 
 def _contains(space, value) -> bool:
@@ -130,13 +128,6 @@ def _check_obs(copy: DictCopy, obs: dict, where: str) -> None:
             )
 
 
-def _masked(copy: DictCopy) -> bool:
-    return any(
-        isinstance(space, gym.spaces.Dict) and "action_mask" in space.spaces
-        for space in copy.observation_spaces.values()
-    )
-
-
 def _rllib_check(name: str, config: Mapping[str, Any]) -> None:
     from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
@@ -155,9 +146,7 @@ def _pettingzoo_native(name: str, config: Mapping[str, Any]) -> str:
     from pettingzoo.test import api_test, parallel_api_test
     from pettingzoo.utils.env import AECEnv
 
-    obj = plugins.resolve(name)
-    kwargs, wrappers = plugins.split_config(config)
-    env = plugins.apply_wrappers(plugins.instantiate(obj, name, kwargs, None), wrappers)
+    env = plugins.make_user_env(name, config)
     with contextlib.redirect_stdout(io.StringIO()):
         if isinstance(env, AECEnv):
             api_test(env, num_cycles=50)
@@ -266,7 +255,7 @@ def check_env(
         run("__all__ keys", lambda: _native_all_keys(copy))
     if copy.api.startswith("PettingZoo"):
         run("PettingZoo API test (the env itself)", lambda: _pettingzoo_native(name, config))
-    if _masked(copy):
+    if has_action_masks(copy.observation_spaces):
         results.append(
             CheckResult(
                 "RLlib multi-agent env check (our view)",

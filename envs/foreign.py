@@ -281,6 +281,11 @@ def dict_copy(env: Any) -> DictCopy:
     )
 
 
+def has_action_masks(spaces: dict[str, gym.Space]) -> bool:
+    """Some agent's observations carry an action mask (a Dict space with `action_mask`)."""
+    return any(isinstance(s, gym.spaces.Dict) and MASK_KEY in s.spaces for s in spaces.values())
+
+
 def _row_parts(space: gym.Space, info_mask: int) -> tuple[gym.Space, int, int]:
     """(the core's space for an agent's row, observation width, mask width)."""
     if isinstance(space, gym.spaces.Dict) and set(space.spaces) == {PZ_OBS_KEY, MASK_KEY}:

@@ -270,3 +270,9 @@ def make_user_batched(
         return apply_wrappers(instantiate(obj, name, kwargs, mode), wrappers)
 
     return CopiesBatch(make_env, name, num_envs, render_mode)
+
+
+def make_user_env(name: str, config: Mapping[str, Any] | None, render_mode: str | None = None):
+    """One env of user env `name` as its own API presents it, wrappers applied."""
+    kwargs, wrappers = split_config(config)
+    return apply_wrappers(instantiate(resolve(name), name, kwargs, render_mode), wrappers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import gymnasium as gym
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.algorithms.appo import APPO
 from ray.rllib.algorithms.dqn import DQN
@@ -16,6 +15,7 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
 import envs
 from envs import board_games
+from envs.foreign import has_action_masks
 from envs.schema import ConfigError
 from marl_ray.algorithms.core.policy_map import SHARED_POLICY, agent_group, policy_groups
 from marl_ray.config import ExperimentConfig
@@ -104,19 +104,12 @@ def rl_module_settings(exp: ExperimentConfig) -> dict[str, Any]:
     return {"rl_module_spec": module_spec(exp.model.module, exp.model.options)}
 
 
-def _masked(core: envs.BatchedEnv) -> bool:
-    return any(
-        isinstance(space, gym.spaces.Dict) and "action_mask" in space.spaces
-        for space in core.observation_spaces.values()
-    )
-
-
 def _check_env_fits(exp: ExperimentConfig, core: envs.BatchedEnv) -> None:
     """What RLlib would only find inside a trial: agents sharing a policy with different
     spaces, masked observations without the module that reads masks."""
     if exp.multi_agent.policies != "self_play":
         policy_groups(core, exp.multi_agent.policies, exp.algorithm)
-    if _masked(core) and exp.model.module != "action_mask":
+    if has_action_masks(core.observation_spaces) and exp.model.module != "action_mask":
         raise ConfigError(
             f"{exp.env.name}: observations carry action masks ({{observations, action_mask}}), "
             f"which model.module={exp.model.module} ignores; use model.module: action_mask"
@@ -145,7 +138,7 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
             env_config=exp.env.core_config,
             # RLlib's env check steps random actions, blind to action masks that turn-based
             # and masked envs require; `marl-ray check-env` checks those envs instead.
-            disable_env_checking=_masked(core),
+            disable_env_checking=has_action_masks(core.observation_spaces),
         )
         .framework("torch")
         .env_runners(
