@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[dev,envs]'
+	$(PIP) install -e '.[dev,envs,tracking]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -81,6 +81,11 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
             raise ConfigError(f"{path}={value!r} is not allowed; allowed: {_type_name(tp)}")
         return value
     if origin in (Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        if value is None and len(options) < len(get_args(tp)):
+            return None
+        if len(options) == 1:  # Optional[X]: X's own message says what is wrong
+            return _coerce(options[0], value, path)
         errors = []
         for option in get_args(tp):
             try:

@@ -301,6 +301,45 @@ class TuneSection:
 
 
 @dataclass(frozen=True)
+class MlflowSection:
+    """Tune's MLflow callback: one MLflow run per trial."""
+
+    tracking_uri: str | None = None
+    """Default: a local file store, `<storage_path>/mlruns` (`mlflow ui --backend-store-uri`
+    that folder)."""
+    experiment_name: str | None = None
+    """Default: the experiment's `name`."""
+    artifacts: bool = False
+    """Upload each trial's folder (checkpoints included) as run artifacts at its end."""
+
+
+@dataclass(frozen=True)
+class WandbSection:
+    """Tune's Weights & Biases callback: one W&B run per trial."""
+
+    project: str | None = None
+    """Default: the experiment's `name`."""
+    mode: Literal["online", "offline"] = "online"
+    """offline: runs are written under each trial's folder (`wandb/offline-run-*`) and need
+    no network or API key; upload them later with `wandb sync`."""
+    group: str | None = None
+    """Default: the run folder's name, so a run's trials (seeds, variants) group together."""
+    artifacts: bool = False
+    """Upload checkpoints as W&B artifacts."""
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    """Where results go besides the run folder's `progress.csv` and `result.json` (always
+    written: reports and `compare` read them)."""
+
+    tensorboard: bool = True
+    """TensorBoard event files in every trial's folder: `tensorboard --logdir RUN_DIR`."""
+    mlflow: MlflowSection | None = None
+    wandb: WandbSection | None = None
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: what to train, on what, with which resources, until when."""
 
@@ -315,6 +354,7 @@ class ExperimentConfig:
     stop: StopSection = field(default_factory=lambda: StopSection(training_iteration=10))
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
     tune: TuneSection = field(default_factory=TuneSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
     seed: int | None = 0
     storage_path: str = "results"
     """Where runs are written: a local folder (relative to the working directory) or a

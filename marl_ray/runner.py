@@ -33,6 +33,7 @@ from marl_ray.results import finite_or_none, plot_learning_curves, write_json_at
 from marl_ray.rllib.algorithm_config import build_algorithm_config, resolve_learner_gpus
 from marl_ray.rllib.registration import register_envs
 from marl_ray.storage import RunStorage
+from marl_ray.tracking import tracking_callbacks
 from marl_ray.trainables import RLLIB_ALGORITHMS, trainable_class
 
 PROGRESS_COLUMNS = {
@@ -103,6 +104,9 @@ def run_experiment(
     started = time.time()
     quiet.install()
     check_algorithm_config(exp, 0)  # config errors before Ray starts
+    run_name = f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    storage = RunStorage.at(exp.storage_path, run_name)
+    callbacks = tracking_callbacks(exp.logging, exp.name, storage)
     _prepare(address)
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)
@@ -110,8 +114,6 @@ def run_experiment(
     tune_config = tuning.tune_config(exp, search)
     pbt = search and exp.tune.scheduler == "pbt"
     param_space = make_param_space(exp, learner_gpus, search)
-    run_name = f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    storage = RunStorage.at(exp.storage_path, run_name)
     _write_experiment(storage, exp, search)  # first, so an interrupted run can resume
     print(f"marl-ray: writing this run to {storage.location}", flush=True)
     tuner = tune.Tuner(
@@ -123,6 +125,7 @@ def run_experiment(
             storage_path=storage.parent,
             stop=exp.stop.criteria(),
             verbose=verbose,
+            callbacks=callbacks,
             failure_config=tune.FailureConfig(max_failures=exp.tune.max_failures),
             progress_reporter=tune.CLIReporter(
                 metric_columns=PROGRESS_COLUMNS, max_report_frequency=30
