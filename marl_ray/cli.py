@@ -55,8 +55,30 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--address", help="Ray cluster address; default: embedded local Ray")
         p.add_argument("--json", action="store_true", help="print a JSON summary as last line")
 
-    p = sub.add_parser("report", help="trial table, best experiment file and trials.png")
-    p.add_argument("run_dir", help="a run folder (results/<name>-<timestamp>) or its URI")
+    p = sub.add_parser(
+        "compare",
+        help="train variants on several seeds, evaluate on the same episodes, report IQM, "
+        "intervals and probability of improvement",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="one experiment file with compare.variants, or one file per variant",
+    )
+    p.add_argument("--seeds", type=int, help="training seeds per variant (default: compare.seeds)")
+    p.add_argument(
+        "--episodes", type=int, help="evaluation episodes per run (default: compare.eval_episodes)"
+    )
+    _add_set_argument(p, "KEY=VALUE", "override a key of every variant")
+    p.add_argument("--resume", metavar="COMPARE_DIR", help="continue an interrupted comparison")
+    p.add_argument("--address", help="Ray cluster address; default: embedded local Ray")
+    p.add_argument("--json", action="store_true", help="print the compared figures as JSON last")
+
+    p = sub.add_parser(
+        "report", help="a run's trial table and best experiment, or a comparison's report"
+    )
+    p.add_argument("run_dir", help="a run or compare folder (path or URI)")
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint's policies")
     p.add_argument("checkpoint", help="a trial's checkpoint_NNNNNN folder (path or URI)")
@@ -200,8 +222,54 @@ def _tune(args) -> int:
 
 
 def _report(args) -> int:
+    from marl_ray.compare.spec import SPEC_FILE
+    from marl_ray.storage import RunStorage
+
+    storage = RunStorage.of(args.run_dir)
+    if storage.read_text(SPEC_FILE) is not None:
+        _print_comparison(storage)
+        return 0
     _print_report(args.run_dir, build=True)
     return 0
+
+
+def _compare(args) -> int:
+    from marl_ray.compare.run import compare_files, resume_compare
+
+    if args.resume:
+        if args.files or args.overrides or args.seeds or args.episodes:
+            raise ConfigError("--resume continues a comparison as it was: give no FILE or options")
+        storage, comparison = resume_compare(args.resume, address=args.address)
+    else:
+        storage, comparison = compare_files(
+            args.files,
+            args.overrides,
+            seeds=args.seeds,
+            eval_episodes=args.episodes,
+            address=args.address,
+        )
+    _print_comparison(storage, comparison)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "compare_dir": storage.location,
+                    "primary": comparison.primary,
+                    "figures": comparison.figures,
+                    "probability_of_improvement": comparison.improvement,
+                }
+            )
+        )
+    return 0
+
+
+def _print_comparison(storage, comparison=None) -> None:
+    from marl_ray.compare.report import publish_comparison
+
+    comparison = comparison or publish_comparison(storage)
+    print()
+    print(comparison.markdown.read_text())
+    print(f"report: {storage.display(comparison.markdown)}")
 
 
 def _print_report(run_dir: str, build: bool = False) -> None:
@@ -250,6 +318,8 @@ def _print_summary(data: dict, as_json: bool) -> None:
     for key, value in data.items():
         if isinstance(value, float):
             value = f"{value:.4g}"
+        elif isinstance(value, list) and len(value) > 8:  # per-episode values: in --json
+            value = f"[{len(value)} values]"
         print(f"  {key:22s} {value}")
     if as_json:
         print(json.dumps(data, default=str))
@@ -336,6 +406,7 @@ _COMMANDS = {
     "check-env": _check_env,
     "train": _train,
     "tune": _tune,
+    "compare": _compare,
     "report": _report,
     "evaluate": _evaluate,
     "submit": _submit,

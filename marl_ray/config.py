@@ -340,6 +340,41 @@ class LoggingSection:
 
 
 @dataclass(frozen=True)
+class CompareSection:
+    """`marl-ray compare`: variants of this experiment, each trained on several seeds and
+    evaluated on the same seeded episodes (README, "Comparing algorithms")."""
+
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Variant name -> {dotted experiment key: value}, overrides of this file, e.g.
+    {mappo: {model.module: centralized_critic}, ippo: {model.module: mlp}}."""
+    seeds: int = 5
+    """Training seeds per variant: `seed`, `seed + 1`, ..."""
+    eval_episodes: int = 100
+    """Evaluation episodes per final checkpoint, the same episodes for every run."""
+    eval_seed: int = 1_000_000
+    """Seed of the evaluation episodes; kept clear of every training seed."""
+
+    def __post_init__(self) -> None:
+        check(self.seeds >= 1, f"compare.seeds must be >= 1, got {self.seeds}")
+        check(self.eval_episodes >= 1, "compare.eval_episodes must be >= 1")
+        for name, overrides in self.variants.items():
+            check(
+                isinstance(name, str) and name.replace("-", "_").isidentifier(),
+                f"compare.variants: {name!r} must be a name of letters, digits, _ or -",
+            )
+            check(
+                isinstance(overrides, dict),
+                f"compare.variants.{name} must map dotted keys to values, got {overrides!r}",
+            )
+            for key in overrides:
+                check(
+                    key.split(".")[0] not in ("compare", "name", "storage_path", "seed"),
+                    f"compare.variants.{name}: {key} is set by compare itself",
+                )
+                check_key_path(key, ExperimentConfig)
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: what to train, on what, with which resources, until when."""
 
@@ -355,6 +390,7 @@ class ExperimentConfig:
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
     tune: TuneSection = field(default_factory=TuneSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    compare: CompareSection = field(default_factory=CompareSection)
     seed: int | None = 0
     storage_path: str = "results"
     """Where runs are written: a local folder (relative to the working directory) or a

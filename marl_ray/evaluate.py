@@ -55,6 +55,9 @@ class EvaluationResult:
     episode_infos: dict[str, float]
     """Per-episode sums of the env's per-copy step infos (welfare, unserved energy, ...),
     averaged over episodes."""
+    episode_returns: list[float]
+    """Every episode's return (summed over agents), in episode order."""
+    episode_successes: list[float] | None
     self_play: dict | None
     """Self-play checkpoints: main's win rates against its first snapshot, the pool, each."""
     render: str | None
@@ -409,6 +412,8 @@ def _summarise(
             for pid in dict.fromkeys(agent_policy)
         },
         episode_infos=mean_episode_infos(finished),
+        episode_returns=[float(t) for t in totals],
+        episode_successes=[float(x) for x in successes] if successes else None,
         self_play=self_play,
         render=render_path,
     )

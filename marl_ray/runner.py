@@ -99,13 +99,16 @@ def run_experiment(
     search: bool = False,
     address: str | None = None,
     verbose: int = 1,
+    storage: RunStorage | None = None,
 ) -> RunSummary:
-    """Trains `exp` (one trial), or its `tune` block's search when `search` is true."""
+    """Trains `exp` (one trial), or its `tune` block's search when `search` is true, into
+    `storage` (default: a new `<name>-<timestamp>` folder under `exp.storage_path`)."""
     started = time.time()
     quiet.install()
     check_algorithm_config(exp, 0)  # config errors before Ray starts
-    run_name = f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    storage = RunStorage.at(exp.storage_path, run_name)
+    if storage is None:
+        storage = RunStorage.at(exp.storage_path, f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}")
+    run_name = storage.name
     callbacks = tracking_callbacks(exp.logging, exp.name, storage)
     _prepare(address)
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)

@@ -48,6 +48,10 @@ class RunStorage:
         return cls(location.rstrip("/"), mirror)
 
     @property
+    def name(self) -> str:
+        return self.location.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
     def remote(self) -> bool:
         return is_uri(self.location)
 
@@ -80,8 +84,13 @@ class RunStorage:
             with fs.open_output_stream(_join(base, rel)) as out:
                 out.write((self.local / rel).read_bytes())
 
-    def pull(self, skip_prefix: str = "checkpoint_") -> None:
-        """Copies the run folder's files down to the mirror, without checkpoint folders."""
+    def child(self, name: str) -> RunStorage:
+        """A folder inside this one (a compare folder's variant runs)."""
+        return RunStorage(f"{self.location}/{name}", self.local / name)
+
+    def pull(self, skip_prefix: str | None = "checkpoint_") -> None:
+        """Copies the run folder's files down to the mirror, without checkpoint folders
+        (with them when `skip_prefix` is None)."""
         if not self.remote:
             return
         import pyarrow.fs as pafs
@@ -92,7 +101,7 @@ class RunStorage:
             if info.type != pafs.FileType.File:
                 continue
             rel = info.path[len(base.rstrip("/")) + 1 :]
-            if any(part.startswith(skip_prefix) for part in rel.split("/")):
+            if skip_prefix and any(part.startswith(skip_prefix) for part in rel.split("/")):
                 continue
             target = self.local / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,7 @@ def _mlflow(section: LoggingSection, experiment_name: str, storage: RunStorage):
     return MLflowLoggerCallback(
         tracking_uri=uri,
         experiment_name=cfg.experiment_name or experiment_name,
-        tags={"marl_ray.run": Path(storage.location).name},
+        tags={"marl_ray.run": storage.name},
         save_artifact=cfg.artifacts,
     )
 
@@ -76,7 +76,7 @@ def _wandb(section: LoggingSection, experiment_name: str, storage: RunStorage):
     os.environ.setdefault("WANDB_SILENT", "true")
     return WandbLoggerCallback(
         project=cfg.project or experiment_name,
-        group=cfg.group or Path(storage.location).name,
+        group=cfg.group or storage.name,
         upload_checkpoints=cfg.artifacts,
         log_config=False,
         mode=cfg.mode,

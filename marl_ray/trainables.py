@@ -34,6 +34,9 @@ class Algorithm:
     """`model.module` values it accepts."""
     global_state_critic: bool = False
     """Its critic can read the env's `state()` (`model.module: centralized_critic`)."""
+    stochastic_policy: bool = True
+    """Its policy is a distribution to sample from (evaluated greedy and sampled); value-based
+    and deterministic policies are evaluated greedy only."""
 
     def problem(self, policies: str, module: str, dynamic_env: bool) -> str | None:
         """Why this algorithm cannot train with these settings, naming what it accepts;
@@ -103,17 +106,24 @@ REGISTRY: dict[str, Algorithm] = {
         _rllib("PPO", "RLlib's PPO", **ACTOR_CRITIC_MODULES),
         _rllib("APPO", "RLlib's asynchronous PPO", **ACTOR_CRITIC_MODULES),
         _rllib("IMPALA", "RLlib's IMPALA", **ACTOR_CRITIC_MODULES),
-        _rllib("DQN", "RLlib's DQN", actions=("Discrete",)),
+        _rllib("DQN", "RLlib's DQN", actions=("Discrete",), stochastic_policy=False),
         _rllib("SAC", "RLlib's SAC", actions=("Box",)),
         _own("A3C", "a3c", "A3CTrainable", "asynchronous advantage actor-critic", **CORE),
         _own("MARL_IMPALA", "impala", "ImpalaTrainable", "IMPALA with V-trace", **CORE),
-        _own("ES", "es", "ESTrainable", "evolution strategies (OpenAI ES)"),
+        _own(
+            "ES",
+            "es",
+            "ESTrainable",
+            "evolution strategies (OpenAI ES)",
+            stochastic_policy=False,
+        ),
         _own(
             "ALPHAZERO",
             "alphazero",
             "AlphaZeroTrainable",
             "AlphaZero on turn-based board games",
             actions=("Discrete",),
+            stochastic_policy=False,
         ),
         _own(
             "MARL_PPO",
@@ -131,6 +141,7 @@ REGISTRY: dict[str, Algorithm] = {
                 actions=("Discrete",),
                 policies=CORE["policies"],
                 dynamic_agents=True,
+                stochastic_policy=False,
             )
             for name, what in (
                 ("IQL", "independent Q-learning"),
@@ -145,6 +156,7 @@ REGISTRY: dict[str, Algorithm] = {
             "MADDPG (centralised critics, deterministic actors)",
             policies=CORE["policies"],
             dynamic_agents=True,
+            stochastic_policy=False,
         ),
     )
 }
