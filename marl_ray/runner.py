@@ -131,7 +131,11 @@ def run_experiment(
             callbacks=callbacks,
             failure_config=tune.FailureConfig(max_failures=exp.tune.max_failures),
             progress_reporter=tune.CLIReporter(
-                metric_columns=PROGRESS_COLUMNS, max_report_frequency=30
+                metric_columns=PROGRESS_COLUMNS,
+                # The searched keys only: a trial's whole config is the experiment file.
+                parameter_columns={f"search/{k}": k for k in param_space["search"]}
+                or {"experiment/algorithm": "algorithm"},
+                max_report_frequency=30,
             ),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=exp.checkpoint.frequency,

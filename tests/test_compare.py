@@ -14,8 +14,8 @@ import yaml
 from envs.schema import ConfigError
 from marl_ray.cli import main
 from marl_ray.compare.report import build_comparison, load_runs, sample_efficiency
-from marl_ray.compare.run import EVALUATION_FILE
-from marl_ray.compare.spec import CompareSpec, build_spec
+from marl_ray.compare.run import EVALUATION_FILE, trial_folders
+from marl_ray.compare.spec import CompareSpec, build_spec, seeded
 from marl_ray.stats import aggregate_interval
 
 COMPARE_FILE = "tune_configs/grid_world_mappo_vs_ippo.yaml"
@@ -54,10 +54,10 @@ def test_variants_come_from_the_compare_block_or_one_file_each(tmp_path):
         ({"seed": 998, "compare": {"variants": {"a": {}, "b": {}}}}, "must stay <= 999"),
         (
             {
-                "tune": {"search_space": {"training.lr": {"choice": [0.1, 0.2]}}},
+                "tune": {"search_space": {"seed": {"choice": [1, 2]}}},
                 "compare": {"variants": {"a": {}, "b": {}}},
             },
-            "remove the tune block's search_space",
+            "search_space.seed is set by compare itself",
         ),
         (
             {
@@ -192,3 +192,32 @@ def test_compare_trains_evaluates_resumes_and_reports(ray_session, tmp_path, cap
     (folder / "comparison.md").unlink()
     assert main(["report", str(folder)]) == 0
     assert "# Comparison: grid_world_mappo_vs_ippo" in capsys.readouterr().out
+
+
+def test_a_searched_variant_runs_its_search_per_seed_and_its_best_trial_stands_for_it(tmp_path):
+    data = {
+        "algorithm": "MARL_IMPALA",
+        "tune": {"metric": "success_rate", "num_samples": 2},
+        "compare": {
+            "variants": {
+                "pbt": {
+                    "tune.scheduler": "pbt",
+                    "tune.pbt.hyperparam_mutations": {"training.lr": {"uniform": [0.1, 0.2]}},
+                },
+                "plain": {"tune.search_space": {"training.lr": {"uniform": [0.1, 0.2]}}},
+            }
+        },
+    }
+    spec = build_spec([_write(tmp_path, "p.yaml", data)], [], seeds=2, eval_episodes=1)
+    pbt = spec.variants[0]
+    one = seeded(pbt.experiment, [1])
+    assert one.seed == 1 and one.tune.scheduler == "pbt" and "seed" not in one.tune.search_space
+    for seed, finals in ((0, [0.2, 0.9]), (1, [0.7, 0.1])):
+        for i, final in enumerate(finals):
+            trial = tmp_path / "pbt" / f"seed_{seed}" / f"ImpalaTrainable_{i}"
+            trial.mkdir(parents=True)
+            pd.DataFrame({"env_runners/success_rate": [0.0, 1.0, final]}).to_csv(
+                trial / "progress.csv", index=False
+            )
+    best = trial_folders(spec, pbt, tmp_path)
+    assert {s: p.name for s, p in best.items()} == {0: "ImpalaTrainable_1", 1: "ImpalaTrainable_0"}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from marl_ray.compare.run import EVALUATION_FILE, trial_folders
-from marl_ray.compare.spec import CompareSpec
+from marl_ray.compare.spec import CompareSpec, searched
 from marl_ray.config import METRIC_KEYS, metric_key
 from marl_ray.results import finite_or_none, write_json_atomic
 from marl_ray.stats import (
@@ -58,7 +58,7 @@ def load_runs(spec: CompareSpec, folder: Path) -> list[Run]:
     evaluations = json.loads(evaluation_file.read_text()) if evaluation_file.is_file() else {}
     runs = []
     for variant in spec.variants:
-        for seed, trial in trial_folders(folder / variant.name).items():
+        for seed, trial in trial_folders(spec, variant, folder).items():
             progress = _progress(trial / "progress.csv")
             runs.append(
                 Run(variant.name, seed, progress, evaluations.get(variant.name, {}).get(str(seed)))
@@ -331,6 +331,16 @@ def _markdown(spec, runs, figures, improvement, primary, curves, profile) -> str
         "Intervals: 95 % stratified percentile bootstrap over seeds (scipy.stats.bootstrap, "
         "10,000 resamples). IQM: mean of the middle 50 % of runs.",
         "",
+    ]
+    searched_names = [v.name for v in spec.variants if searched(v.experiment)]
+    if searched_names:
+        lines += [
+            f"Searched variants ({', '.join(searched_names)}): every seed ran the variant's "
+            "whole Tune search (population, scheduler); its best trial by the final "
+            f"{spec.metric} stands for the seed.",
+            "",
+        ]
+    lines += [
         "## What differs between the variants",
         "",
     ]

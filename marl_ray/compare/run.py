@@ -4,12 +4,16 @@ evaluates every final checkpoint on the same seeded episodes."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from envs.schema import ConfigError
-from marl_ray.compare.spec import SPEC_FILE, CompareSpec, build_spec, seeded
+from marl_ray.compare.spec import SPEC_FILE, CompareSpec, Variant, build_spec, searched, seeded
+from marl_ray.config import metric_key
 from marl_ray.results import write_json_atomic
 from marl_ray.storage import RunStorage
 from marl_ray.trainables import REGISTRY
@@ -62,24 +66,50 @@ def _run(
     )
     for i, variant in enumerate(spec.variants, 1):
         print(f"marl-ray compare: variant {i}/{len(spec.variants)}: {variant.name}", flush=True)
-        run = storage.child(variant.name)
-        if tune.Tuner.can_restore(run.location):
-            resume_experiment(run.location, address=address)
-        else:
-            exp = seeded(variant.experiment, spec.seeds)
-            run_experiment(exp, search=True, address=address, storage=run)
+        if searched(variant.experiment):  # a whole search per seed
+            runs = [(storage.child(variant.name).child(f"seed_{s}"), [s]) for s in spec.seeds]
+        else:  # one search over the seeds
+            runs = [(storage.child(variant.name), spec.seeds)]
+        for run, seeds in runs:
+            if tune.Tuner.can_restore(run.location):
+                resume_experiment(run.location, address=address)
+            else:
+                exp = seeded(variant.experiment, seeds)
+                run_experiment(exp, search=True, address=address, storage=run)
     evaluate_runs(spec, storage)
     return storage, publish_comparison(storage)
 
 
-def trial_folders(run: Path) -> dict[int, Path]:
-    """seed -> trial folder of one variant's run folder."""
-    out = {}
-    for params in sorted(run.glob("*/params.json")):
-        seed = (json.loads(params.read_text()).get("search") or {}).get("seed")
-        if seed is not None:
-            out[int(seed)] = params.parent
-    return out
+def trial_folders(spec: CompareSpec, variant: Variant, folder: Path) -> dict[int, Path]:
+    """seed -> the trial that stands for that seed: the seed's trial of a plain variant, the
+    best trial (final `tune.metric`) of a searched variant's search on that seed."""
+    run = folder / variant.name
+    if not searched(variant.experiment):
+        out = {}
+        for params in sorted(run.glob("*/params.json")):
+            seed = (json.loads(params.read_text()).get("search") or {}).get("seed")
+            if seed is not None:
+                out[int(seed)] = params.parent
+        return out
+    exp = variant.experiment
+    key, sign = metric_key(exp.tune.metric), (1 if exp.tune.mode == "max" else -1)
+    best = {}
+    for seed in spec.seeds:
+        scored = []
+        for progress in sorted((run / f"seed_{seed}").glob("*/progress.csv")):
+            final = _final(progress, key)
+            scored.append((sign * final if final is not None else -math.inf, progress.parent))
+        if scored:
+            best[seed] = max(scored, key=lambda pair: pair[0])[1]
+    return best
+
+
+def _final(progress: Path, key: str) -> float | None:
+    try:
+        values = pd.read_csv(progress)[key].dropna()
+    except (KeyError, pd.errors.EmptyDataError):
+        return None
+    return float(values.iloc[-1]) if len(values) else None
 
 
 def final_checkpoint(trial: Path) -> Path | None:
@@ -98,7 +128,7 @@ def evaluate_runs(spec: CompareSpec, storage: RunStorage) -> dict[str, Any]:
     done: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     for variant in spec.variants:
         sampled = REGISTRY[variant.experiment.algorithm].stochastic_policy
-        for seed, trial in trial_folders(storage.local / variant.name).items():
+        for seed, trial in trial_folders(spec, variant, storage.local).items():
             checkpoint = final_checkpoint(trial)
             if checkpoint is None:
                 raise ConfigError(f"{trial} has no checkpoint to evaluate (checkpoint.at_end?)")

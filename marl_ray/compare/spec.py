@@ -166,21 +166,27 @@ def _checked(exp: ExperimentConfig, where: str) -> ExperimentConfig:
             f"{where}: compare evaluates policies in their env; ALPHAZERO is compared by "
             "match play (marl-ray evaluate --opponent) instead"
         )
-    if exp.tune.scheduler != "none" or exp.tune.search_space:
-        raise ConfigError(
-            f"{where}: compare trains each variant as given on several seeds; remove the tune "
-            "block's search_space and scheduler (run marl-ray tune first, then compare the "
-            "best_experiment.yaml files)"
-        )
+    if searched(exp) and "seed" in exp.tune.search_space:
+        raise ConfigError(f"{where}: tune.search_space.seed is set by compare itself")
     assert exp.algorithm in REGISTRY
     return exp
 
 
+def searched(exp: ExperimentConfig) -> bool:
+    """A variant with a tune search or scheduler (a PBT population, an ASHA search): each
+    seed runs the whole search, and the seed's result is its best trial."""
+    return exp.tune.scheduler != "none" or bool(exp.tune.search_space)
+
+
 def seeded(exp: ExperimentConfig, seeds: list[int]) -> ExperimentConfig:
-    """The variant as a Tune search over its training seeds (one trial per seed)."""
+    """A plain variant as a Tune search over its training seeds (one trial per seed); a
+    searched variant as its own search with the seed set (`seeds` holds one)."""
     data = exp.to_dict()
+    data["compare"]["variants"] = {}
+    if searched(exp):
+        (data["seed"],) = seeds
+        return build_experiment(data)
     data["tune"]["search_space"] = {"seed": {"grid_search": seeds}}
     data["tune"]["num_samples"] = 1
     data["tune"]["search_alg"] = "random"
-    data["compare"]["variants"] = {}
     return build_experiment(data)
