@@ -1,51 +1,64 @@
-"""Self-play on the competitive grid world (tune_configs/grid_world_selfplay.yaml): `main`
-trains against a growing pool of its own snapshots. The final policy then plays 400 games
-against every snapshot, on both sides equally often.
+"""Self-play on the competitive grid world (tune_configs/grid_world_selfplay.yaml) through
+`marl-ray compare`: `main` trains against a growing pool of its own snapshots; a snapshot joins
+the pool once main wins `win_rate_threshold` of an iteration's games. Two thresholds are
+compared (0.75, the file's, against 0.55: a pool that grows faster with weaker snapshots),
+several seeds each.
 
-Win rates score a win 1, a k-way draw (simultaneous arrival) 1/k, a loss 0. Besides the
-pool, main plays a fixed scripted opponent (shortest path to its own target, ignoring main).
+Every final main plays the same evaluation games (seed 1,000,000) against every snapshot of
+its own pool, on both sides equally often, and against a fixed scripted opponent (shortest
+path to its own target, ignoring main), the yardstick that is the same for every run. Win
+rates score a win 1, a k-way draw (simultaneous arrival) 1/k, a loss 0.
 
-Prints one JSON line last: {"win_rate_vs_first", "win_rate_vs_pool", "win_rate_vs_scripted",
-...}; the target is win_rate_vs_first >= 0.9 (the first snapshot is main as it started).
+Prints one JSON line last: per threshold the IQM, mean and 95 % stratified bootstrap interval
+over seeds of the win rate against the scripted player (the compared figure), against the
+first snapshot (main as it started; the target is >= 0.9) and against the pool, and
+P(0.75 > 0.55) on the compared figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from scripted_comparison import train
+from marl_ray.compare.run import compare_files
 
-from marl_ray.evaluate import evaluate_checkpoint
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = (
+    "compare.variants={threshold_75: {multi_agent.self_play.win_rate_threshold: 0.75}, "
+    "threshold_55: {multi_agent.self_play.win_rate_threshold: 0.55}}"
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env-steps", type=int, default=150_000)
     parser.add_argument("--games", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
-    _, checkpoint, wall_s, steps = train(
-        "grid_world_selfplay.yaml",
-        [f"stop.timesteps_total={args.env_steps}", "stop.time_total_s=null", f"seed={args.seed}"],
+    if args.seeds < 3:
+        parser.error("--seeds: a comparison of learning needs at least 3 seeds per side")
+    storage, comparison = compare_files(
+        [str(ROOT / "tune_configs" / "grid_world_selfplay.yaml")],
+        [
+            VARIANTS,
+            "compare.metric=win_rate_vs_scripted",
+            "compare.scripted_opponent=shortest_path",
+            f"stop.timesteps_total={args.env_steps}",
+            "stop.time_total_s=null",
+        ],
+        seeds=args.seeds,
+        eval_episodes=args.games,
     )
-    result = evaluate_checkpoint(
-        checkpoint, episodes=args.games, seed=1000 + args.seed, scripted_opponent="shortest_path"
-    )
-    rates = result.self_play
-    print(
-        json.dumps(
-            {
-                "win_rate_vs_first": round(rates["win_rate_vs_first"], 3),
-                "win_rate_vs_pool": round(rates["win_rate_vs_pool"], 3),
-                "win_rate_vs_scripted": round(rates["win_rate_vs_scripted"], 3),
-                "pool_size": len(rates["win_rates"]),
-                "win_rates": {k: round(v, 3) for k, v in rates["win_rates"].items()},
-                "env_steps": steps,
-                "wall_s": round(wall_s, 1),
-            }
-        )
-    )
+    report: dict = {"compare_dir": storage.location, "figure": comparison.primary}
+    for figure in ("win_rate_vs_scripted", "win_rate_vs_first", "win_rate_vs_pool"):
+        table = comparison.figures.get(f"evaluation {figure} (greedy)", {})
+        report[figure] = {
+            side: {k: t[k] for k in ("iqm", "mean", "values")} for side, t in table.items()
+        }
+    report["p_75_better"] = comparison.improvement.get("threshold_75 > threshold_55")
+    report["env_steps"] = comparison.figures["env steps"]
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ METRIC_KEYS = {
 }
 
 
+SELF_PLAY_FIGURES = ("win_rate_vs_first", "win_rate_vs_pool", "win_rate_vs_scripted")
+"""What `marl-ray evaluate` measures of a self-play checkpoint besides returns."""
+
+
 def metric_key(name: str) -> str:
     """The result key for a short metric name; full keys (with '/') pass through."""
     if name in METRIC_KEYS or "/" in name:
@@ -353,9 +357,21 @@ class CompareSection:
     """Evaluation episodes per final checkpoint, the same episodes for every run."""
     eval_seed: int = 1_000_000
     """Seed of the evaluation episodes; kept clear of every training seed."""
+    metric: str | None = None
+    """The figure compared on the greedy evaluation; default `tune.metric`. Self-play
+    checkpoints also have win_rate_vs_first, win_rate_vs_pool and win_rate_vs_scripted."""
+    scripted_opponent: str | None = None
+    """Self-play: a scripted player (a name the env's `baseline_actions` takes) that every
+    final `main` also plays (win_rate_vs_scripted), a yardstick outside each run's pool."""
 
     def __post_init__(self) -> None:
         check(self.seeds >= 1, f"compare.seeds must be >= 1, got {self.seeds}")
+        allowed = ("episode_return_mean", "episode_len_mean", "success_rate", *SELF_PLAY_FIGURES)
+        check(
+            self.metric is None or self.metric in allowed,
+            f"compare.metric={self.metric!r} is not an evaluation figure; allowed: "
+            + ", ".join(allowed),
+        )
         check(self.eval_episodes >= 1, "compare.eval_episodes must be >= 1")
         for name, overrides in self.variants.items():
             check(

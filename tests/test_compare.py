@@ -50,6 +50,7 @@ def test_variants_come_from_the_compare_block_or_one_file_each(tmp_path):
         ({"compare": {"variants": {"a": {"seed": 3}, "b": {}}}}, "set by compare itself"),
         ({"compare": {"variants": {"a b": {}, "b": {}}}}, "letters, digits"),
         ({"compare": {"seeds": 0}}, "compare.seeds must be >= 1"),
+        ({"compare": {"metric": "loss"}}, "not an evaluation figure; allowed: episode_return"),
         ({"compare": {"eval_seed": 5, "variants": {"a": {}, "b": {}}}}, "clear of training"),
         ({"seed": 998, "compare": {"variants": {"a": {}, "b": {}}}}, "must stay <= 999"),
         (

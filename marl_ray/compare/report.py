@@ -18,7 +18,7 @@ import pandas as pd
 
 from marl_ray.compare.run import EVALUATION_FILE, trial_folders
 from marl_ray.compare.spec import CompareSpec, searched
-from marl_ray.config import METRIC_KEYS, metric_key
+from marl_ray.config import METRIC_KEYS, SELF_PLAY_FIGURES, metric_key
 from marl_ray.results import finite_or_none, write_json_atomic
 from marl_ray.stats import (
     AGGREGATES,
@@ -90,7 +90,11 @@ def run_figures(spec: CompareSpec, run: Run) -> dict[str, float | None]:
             result = (run.evaluation or {}).get(mode)
             out[f"evaluation {short} ({mode})"] = finite_or_none((result or {}).get(short))
         out[f"final training {short}"] = _last(run.progress, METRIC_KEYS[short])
-    if spec.metric not in ("episode_return_mean", "success_rate"):
+    for figure in SELF_PLAY_FIGURES:
+        value = ((run.evaluation or {}).get("greedy") or {}).get(figure)
+        if value is not None:
+            out[f"evaluation {figure} (greedy)"] = finite_or_none(value)
+    if spec.metric not in ("episode_return_mean", "success_rate", *SELF_PLAY_FIGURES):
         out[f"final training {spec.metric}"] = _last(run.progress, metric_key(spec.metric))
     steps, seconds = _last(run.progress, STEPS), _last(run.progress, "time_total_s")
     out["env steps"] = steps
@@ -195,7 +199,10 @@ def sample_efficiency(
 
 
 def _curves(spec: CompareSpec, runs: list[Run], path: Path) -> Path | None:
-    y_column = metric_key(spec.metric)
+    # Self-play figures exist only at evaluation: its curves show the training return.
+    y_column = metric_key(
+        "episode_return_mean" if spec.metric in SELF_PLAY_FIGURES else spec.metric
+    )
     panels = [(STEPS, "env steps"), ("time_total_s", "wall time (s)")]
     drawn = {}
     for x_column, _ in panels:
@@ -216,7 +223,7 @@ def _curves(spec: CompareSpec, runs: list[Run], path: Path) -> Path | None:
             line = ax.plot(grid, band["value"], label=f"{v.name} (IQM, n={len(matrix)})")
             ax.fill_between(grid, band["low"], band["high"], alpha=0.2, color=line[0].get_color())
         ax.set_xlabel(x_label)
-        ax.set_ylabel(spec.metric.replace("_", " ") + " (training)")
+        ax.set_ylabel(y_column.rsplit("/", 1)[-1].replace("_", " ") + " (training)")
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)

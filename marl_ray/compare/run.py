@@ -13,7 +13,7 @@ import pandas as pd
 
 from envs.schema import ConfigError
 from marl_ray.compare.spec import SPEC_FILE, CompareSpec, Variant, build_spec, searched, seeded
-from marl_ray.config import metric_key
+from marl_ray.config import SELF_PLAY_FIGURES, metric_key
 from marl_ray.results import write_json_atomic
 from marl_ray.storage import RunStorage
 from marl_ray.trainables import REGISTRY
@@ -138,11 +138,21 @@ def evaluate_runs(spec: CompareSpec, storage: RunStorage) -> dict[str, Any]:
                 continue
             print(f"marl-ray compare: evaluating {name}", flush=True)
 
-            def play(explore: bool, checkpoint=checkpoint) -> dict[str, Any]:
+            self_play = variant.experiment.multi_agent.policies == "self_play"
+
+            def play(explore: bool, checkpoint=checkpoint, self_play=self_play) -> dict:
                 result = evaluate_checkpoint(
-                    checkpoint, spec.eval_episodes, seed=spec.eval_seed, explore=explore
+                    checkpoint,
+                    spec.eval_episodes,
+                    seed=spec.eval_seed,
+                    explore=explore,
+                    scripted_opponent=spec.scripted_opponent if self_play else None,
                 ).to_dict()
-                return {k: result[k] for k in _KEPT if k in result}
+                kept = {k: result[k] for k in _KEPT if k in result}
+                for figure in SELF_PLAY_FIGURES:
+                    if (result.get("self_play") or {}).get(figure) is not None:
+                        kept[figure] = result["self_play"][figure]
+                return kept
 
             done[variant.name][str(seed)] = {
                 "checkpoint": name,

@@ -14,7 +14,12 @@ from typing import Any
 import yaml
 
 from envs.schema import ConfigError
-from marl_ray.config import ExperimentConfig, build_experiment, load_experiment
+from marl_ray.config import (
+    SELF_PLAY_FIGURES,
+    ExperimentConfig,
+    build_experiment,
+    load_experiment,
+)
 from marl_ray.trainables import REGISTRY
 
 SPEC_FILE = "compare.yaml"
@@ -36,8 +41,9 @@ class CompareSpec:
     eval_episodes: int
     eval_seed: int
     metric: str
-    """The figure compared first (the base experiment's `tune.metric`)."""
+    """The figure compared first (`compare.metric`, else the base's `tune.metric`)."""
     mode: str
+    scripted_opponent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +53,7 @@ class CompareSpec:
             "eval_seed": self.eval_seed,
             "metric": self.metric,
             "mode": self.mode,
+            "scripted_opponent": self.scripted_opponent,
             "variants": {v.name: v.experiment.to_dict() for v in self.variants},
         }
 
@@ -61,6 +68,7 @@ class CompareSpec:
             eval_seed=int(data["eval_seed"]),
             metric=data["metric"],
             mode=data["mode"],
+            scripted_opponent=data.get("scripted_opponent"),
         )
 
     def write(self, folder: Path) -> None:
@@ -155,8 +163,9 @@ def build_spec(
         seeds=seed_list,
         eval_episodes=episodes,
         eval_seed=block.eval_seed,
-        metric=first.tune.metric,
-        mode=first.tune.mode,
+        metric=block.metric or first.tune.metric,
+        mode="max" if block.metric in SELF_PLAY_FIGURES else first.tune.mode,
+        scripted_opponent=block.scripted_opponent,
     )
 
 
