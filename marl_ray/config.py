@@ -176,6 +176,10 @@ class ResourcesSection:
     num_cpus_per_env_runner: float = 1.0
     num_gpus: int | Literal["auto"] = "auto"
     """GPUs for the learner: 'auto' takes one when the cluster has one, else runs on CPU."""
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = "PACK"
+    """How the trial's placement group (trial, learner or server, workers) is laid over
+    nodes: PACK on as few nodes as fit, SPREAD over nodes where it can, STRICT_SPREAD one
+    bundle per node (needs as many nodes as bundles)."""
 
     def __post_init__(self) -> None:
         check(self.num_env_runners >= 0, "resources.num_env_runners must be >= 0")

@@ -93,7 +93,9 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         bundles = [{"CPU": HEAD_CPUS}, *cls.bundles(cls.build_config(exp, gpus))]
         # Ray rejects empty bundles: actors that reserve nothing need none.
         bundles = [{k: v for k, v in b.items() if v > 0} for b in bundles]
-        return tune.PlacementGroupFactory([b for b in bundles if b], strategy="PACK")
+        return tune.PlacementGroupFactory(
+            [b for b in bundles if b], strategy=exp.resources.placement_strategy
+        )
 
     def setup(self, config: dict[str, Any]) -> None:
         self.experiment, gpus = experiment_from_param_space(config)

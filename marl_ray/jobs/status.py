@@ -24,6 +24,8 @@ class JobStatus:
     started: str
     trials: list[dict[str, Any]] = field(default_factory=list)
     actors: dict[str, int] = field(default_factory=dict)  # role -> live count
+    nodes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Node id -> role -> live count: where the job's trial actors and our actors run."""
 
 
 def cluster_status(client, address: str | None) -> list[JobStatus]:
@@ -51,12 +53,25 @@ def cluster_status(client, address: str | None) -> list[JobStatus]:
         row = by_ray_job.get(actor.get("job_id"))
         if row is None:
             continue
+        node = actor.get("node_id") or "-"
         if actor.get("class_name") in TRIAL_CLASS_NAMES:
-            row.trials.append({"class": actor["class_name"], "pid": actor.get("pid")})
+            row.trials.append(
+                {"class": actor["class_name"], "pid": actor.get("pid"), "node_id": node}
+            )
+            role = "trial"
         elif "/" in (actor.get("name") or ""):
-            role = actor["name"].rsplit("/", 1)[1].split("-")[0]
+            role = actor_role(actor["name"])
             row.actors[role] = row.actors.get(role, 0) + 1
+        else:
+            continue
+        on_node = row.nodes.setdefault(node, {})
+        on_node[role] = on_node.get(role, 0) + 1
     return jobs
+
+
+def actor_role(name: str) -> str:
+    """`marl_ppo/<trial>/worker-3` -> `worker`: our actors are named prefix/trial/role-k."""
+    return name.rsplit("/", 1)[1].split("-")[0]
 
 
 def live_actors(address: str | None) -> list[dict[str, Any]]:
@@ -88,4 +103,7 @@ def format_status(jobs: list[JobStatus]) -> str:
         if job.actors:
             roles = ", ".join(f"{n} {role}" for role, n in sorted(job.actors.items()))
             lines.append(f"    actors: {roles}")
+        for node, roles in sorted(job.nodes.items()):
+            here = ", ".join(f"{n} {role}" for role, n in sorted(roles.items()))
+            lines.append(f"    node {node[:12]}: {here}")
     return "\n".join(lines)

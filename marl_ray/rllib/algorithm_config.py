@@ -147,6 +147,7 @@ def build_algorithm_config(exp: ExperimentConfig, learner_gpus: int = 0) -> Algo
             num_cpus_per_env_runner=res.num_cpus_per_env_runner,
         )
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
+        .resources(placement_strategy=res.placement_strategy)
         .multi_agent(policies=set(policies), policy_mapping_fn=mapping)
         .rl_module(**rl_module_settings(exp))
         .callbacks(EpisodeInfoMetrics)
