@@ -10,6 +10,7 @@ Results use RLlib's keys, so stop criteria, metrics and plots work alike for eve
 from __future__ import annotations
 
 import abc
+import os
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -104,7 +105,10 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         name = self.algorithm.lower()
         self.metrics = AlgorithmMetrics(name, self.experiment.name, trial)
         slots = BundleSlots(self.bundles(self.algo_config), ray.util.get_current_placement_group())
-        self.driver = self.make_driver(self.algo_config, f"{name}/{trial}", self.metrics, slots)
+        # Actor names carry this process's id too: with PBT's actor reuse, a trial may start
+        # afresh in a new process while the process it left still holds its actors.
+        prefix = f"{name}/{trial}@{os.getpid()}"
+        self.driver = self.make_driver(self.algo_config, prefix, self.metrics, slots)
 
     def step(self) -> dict[str, Any]:
         start = time.perf_counter()

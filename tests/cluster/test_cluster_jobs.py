@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import signal
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -436,3 +438,104 @@ def test_submit_ships_a_user_env_from_a_project_outside_the_repository(head, tmp
     assert "SUCCEEDED" in out
     summary = json.loads(next(storage.glob("rendezvous_ppo-*/summary.json")).read_text())
     assert summary["env"] == "my_envs:Rendezvous" and summary["training_iterations"] == 2
+
+
+def _prometheus_query(url: str, expr: str) -> list[dict]:
+    query = urllib.parse.urlencode({"query": expr})
+    data = json.loads(_get(f"{url}/api/v1/query?{query}"))
+    assert data["status"] == "success", data
+    return data["data"]["result"]
+
+
+def test_prometheus_scrapes_both_nodes_and_every_dashboard_query_has_data(head, tmp_path):
+    """A real Prometheus (Debian's package) started with cluster/prometheus.yml, pointed at
+    this head's service-discovery file, scrapes the head and a worker node while A3C, IMPALA
+    and ES train; every query of cluster/grafana_dashboard.json then returns a finite series."""
+    import shutil
+
+    import yaml
+
+    prometheus = shutil.which("prometheus")
+    assert prometheus, "Debian's prometheus is missing: make test-cluster installs it"
+    (worker_metrics,) = _free_ports(1)
+    worker_log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 (closed below)
+    worker = subprocess.Popen(
+        [
+            str(BIN / "ray"),
+            "start",
+            f"--address={head.gcs}",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            "--num-cpus=1",
+            f"--metrics-export-port={worker_metrics}",
+            "--disable-usage-stats",
+        ],
+        env=head.client_env(RAY_AUTH_MODE="token"),
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    config = yaml.safe_load((ROOT / "cluster" / "prometheus.yml").read_text())
+    discovery = Path(head.token_file).parent / "ray" / "prom_metrics_service_discovery.json"
+    config["global"]["scrape_interval"] = "2s"
+    config["scrape_configs"][0]["file_sd_configs"][0]["files"] = [str(discovery)]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    (port,) = _free_ports(1)
+    prom_log = open(tmp_path / "prometheus.log", "w")  # noqa: SIM115 (closed below)
+    prom = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=prom_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        # Both nodes' metrics ports are targets, and Prometheus scrapes them.
+        deadline, up = time.time() + 90, []
+        while time.time() < deadline:
+            with contextlib.suppress(OSError, AssertionError):
+                up = [r for r in _prometheus_query(url, 'up{job="ray"}') if r["value"][1] == "1"]
+                instances = {r["metric"]["instance"] for r in up}
+                if {f"127.0.0.1:{worker_metrics}"} <= instances and len(instances) >= 2:
+                    break
+            time.sleep(1)
+        instances = {r["metric"]["instance"] for r in up}
+        assert f"127.0.0.1:{worker_metrics}" in instances and len(instances) >= 2, up
+
+        storage = tmp_path / "results"
+        for file, extra in (
+            ("a3c_grid_world.yaml", ["stop.timesteps_total=3000"]),
+            ("impala_grid_world.yaml", ["stop.training_iteration=4"]),
+            ("es_grid_world.yaml", ["stop.training_iteration=3"]),
+        ):
+            sets = [*extra, "stop.time_total_s=60", "stop.metric={}", f"storage_path={storage}"]
+            run = head.marl_ray(
+                "train",
+                f"tune_configs/{file}",
+                *[a for s in sets for a in ("--set", s)],
+                "--address",
+                head.gcs,
+            )
+            assert run.returncode == 0, run.stderr[-3000:]
+        time.sleep(6)  # the last results reach a scrape
+
+        dashboard = json.loads((ROOT / "cluster" / "grafana_dashboard.json").read_text())
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+        empty = []
+        for expr in exprs:
+            for var in ("$experiment", "$trial", "$algorithm"):
+                expr = expr.replace(var, ".*")
+            result = _prometheus_query(url, expr)
+            if not any(math.isfinite(float(r["value"][1])) for r in result):
+                empty.append(expr)
+        assert not empty, f"{len(empty)} of {len(exprs)} dashboard queries had no data: {empty}"
+    finally:
+        _stop_group(prom)
+        _stop_group(worker)
+        prom_log.close()
+        worker_log.close()
