@@ -26,8 +26,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests --ignore=tests/cluster
 
-# Integration tests that start their own Ray heads (token auth, jobs, dashboard, metrics port, resume).
+# Integration tests that start their own Ray heads and nodes (token auth, jobs, dashboard,
+# metrics scraped by a real Prometheus, two nodes: placement and node loss, resume).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-cluster: $(STAMP)
+	@command -v prometheus >/dev/null || { \
+	  echo "make test-cluster: installing Debian's prometheus (the metrics test scrapes with it)"; \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; }
 	$(BIN)/python -m pytest -q tests/cluster
 
 lint: $(STAMP)
