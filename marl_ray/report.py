@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from envs.schema import ConfigError
 from marl_ray.config import METRIC_KEYS, build_experiment, metric_key
-from marl_ray.results import finite_or_none, plot_learning_curves
+from marl_ray.results import finite_or_none, plot_learning_curves, read_progress
 from marl_ray.storage import RunStorage
 
 STEPS = METRIC_KEYS["timesteps"]
@@ -53,7 +52,7 @@ def build_report(run_dir: str | Path) -> Report:
     for params in sorted(run_dir.glob("*/params.json")):
         trial_dir = params.parent
         search = json.loads(params.read_text()).get("search") or {}
-        progress = _progress(trial_dir)
+        progress = read_progress(trial_dir)
         if progress is not None:
             curves[_short(trial_dir.name)] = progress
         col = progress[metric] if progress is not None and metric in progress else None
@@ -105,16 +104,6 @@ def build_report(run_dir: str | Path) -> Report:
 def _short(trial_dir_name: str) -> str:
     """`ExperimentPPO_6b0a3_00000_0_lr=..._2026-...` -> `ExperimentPPO_6b0a3_00000`."""
     return "_".join(trial_dir_name.split("_")[:3])
-
-
-def _progress(trial_dir: Path) -> pd.DataFrame | None:
-    path = trial_dir / "progress.csv"
-    if not path.is_file() or path.stat().st_size == 0:
-        return None
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return None
 
 
 def _int(value) -> int | None:

@@ -95,3 +95,17 @@ def plot_learning_curves(
 
 def _has(curves: dict[str, pd.DataFrame], col: str) -> bool:
     return any(col in df and df[col].notna().any() for df in curves.values())
+
+
+def read_progress(path: Path) -> pd.DataFrame | None:
+    """A trial's `progress.csv` (path to the file or its trial folder); None while it is
+    missing or empty."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "progress.csv"
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None

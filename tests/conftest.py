@@ -59,6 +59,17 @@ ENV_CASES = [
 ]
 
 
+TINY_MARL_PPO = [
+    "training.train_batch_size=256",
+    "training.minibatch_size=256",
+    "training.num_epochs=1",
+    "training.extra.updates_per_iteration=1",
+    "resources.num_env_runners=1",
+    "resources.num_envs_per_env_runner=8",
+    "env.config.max_steps=10",  # grid world episodes end inside the first iteration
+]
+"""Overrides that make a grid world MARL_PPO run take seconds (tracking and compare tests)."""
+
 USER_PROJECT = Path(__file__).parent / "user_project"
 
 

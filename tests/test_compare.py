@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import TINY_MARL_PPO
 
 from envs.schema import ConfigError
 from marl_ray.cli import main
@@ -159,14 +160,8 @@ def test_report_of_known_runs(tmp_path):
 
 def test_compare_trains_evaluates_resumes_and_reports(ray_session, tmp_path, capsys):
     sets = [
+        *TINY_MARL_PPO,
         "stop.timesteps_total=512",
-        "training.train_batch_size=256",
-        "training.minibatch_size=256",
-        "training.num_epochs=1",
-        "training.extra.updates_per_iteration=1",
-        "resources.num_env_runners=1",
-        "resources.num_envs_per_env_runner=8",
-        "env.config.max_steps=10",
         "logging.tensorboard=false",
         f"storage_path={tmp_path}",
     ]

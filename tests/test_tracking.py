@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import TINY_MARL_PPO
 
 from envs.schema import ConfigError
 from marl_ray.cli import main
@@ -17,17 +18,11 @@ from marl_ray.tracking import tracking_callbacks
 GRID = "tune_configs/grid_world_marl_ppo.yaml"
 RETURN = "env_runners/episode_return_mean"  # RLlib's key; our algorithms report the same
 TINY = [
+    *TINY_MARL_PPO,
     "stop.training_iteration=2",
     "stop.metric={}",
     "stop.time_total_s=null",
-    "training.train_batch_size=256",
-    "training.minibatch_size=256",
-    "training.num_epochs=1",
-    "training.extra.updates_per_iteration=1",
-    "resources.num_env_runners=1",
-    "resources.num_envs_per_env_runner=8",
     "checkpoint.frequency=0",
-    "env.config.max_steps=10",  # episodes end inside the first iteration
 ]
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from marl_ray.compare.run import EVALUATION_FILE, trial_folders
 from marl_ray.compare.spec import CompareSpec, searched
 from marl_ray.config import METRIC_KEYS, SELF_PLAY_FIGURES, metric_key
-from marl_ray.results import finite_or_none, write_json_atomic
+from marl_ray.results import finite_or_none, read_progress, write_json_atomic
 from marl_ray.stats import (
     AGGREGATES,
     aggregate_interval,
@@ -59,20 +59,11 @@ def load_runs(spec: CompareSpec, folder: Path) -> list[Run]:
     runs = []
     for variant in spec.variants:
         for seed, trial in trial_folders(spec, variant, folder).items():
-            progress = _progress(trial / "progress.csv")
+            progress = read_progress(trial)
             runs.append(
                 Run(variant.name, seed, progress, evaluations.get(variant.name, {}).get(str(seed)))
             )
     return runs
-
-
-def _progress(path: Path) -> pd.DataFrame | None:
-    if not path.is_file() or path.stat().st_size == 0:
-        return None
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return None
 
 
 def _last(progress: pd.DataFrame | None, column: str) -> float | None:

@@ -9,12 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from envs.schema import ConfigError
 from marl_ray.compare.spec import SPEC_FILE, CompareSpec, Variant, build_spec, searched, seeded
 from marl_ray.config import SELF_PLAY_FIGURES, metric_key
-from marl_ray.results import write_json_atomic
+from marl_ray.results import read_progress, write_json_atomic
 from marl_ray.storage import RunStorage
 from marl_ray.trainables import REGISTRY
 
@@ -105,10 +103,10 @@ def trial_folders(spec: CompareSpec, variant: Variant, folder: Path) -> dict[int
 
 
 def _final(progress: Path, key: str) -> float | None:
-    try:
-        values = pd.read_csv(progress)[key].dropna()
-    except (KeyError, pd.errors.EmptyDataError):
+    df = read_progress(progress)
+    if df is None or key not in df:
         return None
+    values = df[key].dropna()
     return float(values.iloc[-1]) if len(values) else None
 
 
