@@ -23,6 +23,8 @@ import argparse
 import json
 from pathlib import Path
 
+import ray
+
 from marl_ray.compare.run import compare_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +81,7 @@ def main() -> None:
         )
         report[env] = summary(comparison, storage)
         print(f"{env}: {json.dumps(report[env])}", flush=True)
+    ray.shutdown()  # flushes the workers' log lines, so the JSON line is the last one
     print(json.dumps(report))
 
 

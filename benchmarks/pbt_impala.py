@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import ray
 
 from marl_ray.compare.run import compare_files
 
@@ -74,6 +75,7 @@ def main() -> None:
         "env_steps": comparison.figures["env steps"],
         "compare_dir": storage.location,
     }
+    ray.shutdown()  # flushes the workers' log lines, so the JSON line is the last one
     print(json.dumps(report))
 
 

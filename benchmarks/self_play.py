@@ -21,6 +21,8 @@ import argparse
 import json
 from pathlib import Path
 
+import ray
+
 from marl_ray.compare.run import compare_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,7 @@ def main() -> None:
         }
     report["p_75_better"] = comparison.improvement.get("threshold_75 > threshold_55")
     report["env_steps"] = comparison.figures["env steps"]
+    ray.shutdown()  # flushes the workers' log lines, so the JSON line is the last one
     print(json.dumps(report))
 
 

@@ -161,15 +161,19 @@ def test_report_of_known_runs(tmp_path):
 def test_compare_trains_evaluates_resumes_and_reports(ray_session, tmp_path, capsys):
     sets = [
         *TINY_MARL_PPO,
+        "resources.num_cpus_per_env_runner=0",  # two seeds' trials side by side on 2 CPUs
         "stop.timesteps_total=512",
         "logging.tensorboard=false",
-        f"storage_path={tmp_path}",
+        # A URI, as on a cluster: runs written through pyarrow, read through the mirror.
+        f"storage_path=file://{tmp_path}",
     ]
     args = ["compare", COMPARE_FILE, "--seeds", "2", "--episodes", "4", "--json"]
     assert main([*args, *[a for s in sets for a in ("--set", s)]]) == 0
     out = capsys.readouterr().out
     report = json.loads(out.strip().splitlines()[-1])
-    folder = Path(report["compare_dir"])
+    location = report["compare_dir"]
+    assert location.startswith(f"file://{tmp_path}/")
+    folder = Path(location.removeprefix("file://"))
     assert out.count("marl-ray compare: evaluating") == 4
     figures = report["figures"]
     for name in ("mappo", "ippo"):
@@ -182,12 +186,13 @@ def test_compare_trains_evaluates_resumes_and_reports(ray_session, tmp_path, cap
     assert {"0", "1"} == set(evaluation["ippo"])
     assert not list(folder.glob("*/*/events.out.tfevents*"))  # logging.tensorboard=false
     # Resuming a finished comparison trains and evaluates nothing again.
-    assert main(["compare", "--resume", str(folder)]) == 0
+    assert main(["compare", "--resume", location]) == 0
     assert "evaluating" not in capsys.readouterr().out
     assert json.loads((folder / EVALUATION_FILE).read_text()) == evaluation
     (folder / "comparison.md").unlink()
-    assert main(["report", str(folder)]) == 0
+    assert main(["report", location]) == 0
     assert "# Comparison: grid_world_mappo_vs_ippo" in capsys.readouterr().out
+    assert (folder / "comparison.md").is_file()  # pushed back to the run folder
 
 
 def test_a_searched_variant_runs_its_search_per_seed_and_its_best_trial_stands_for_it(tmp_path):
