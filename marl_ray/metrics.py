@@ -19,6 +19,9 @@ RESULT_GAUGES = {
     "env_runners/episode_return_mean": "episode_return_mean",
     "env_runners/episode_len_mean": "episode_len_mean",
     "env_runners/success_rate": "success_rate",
+    # A gauge from every iteration (0 until a worker dies), so the dashboard's panel has a
+    # series from the start; the `worker_restarts` counter counts the same events.
+    "worker_restarts": "workers_replaced",
 }
 ITERATION_TIME = "iteration_time_s"  # measured around step(): Tune's time_this_iter_s comes later
 

@@ -62,6 +62,9 @@ def _experiment_trainable(algorithm: str) -> type:
         def step(self):
             start = time.perf_counter()
             result = super().step()
+            # Our algorithms' key for replaced sampling workers, so every trial reports it.
+            group = getattr(self, "env_runner_group", None)
+            result["worker_restarts"] = group.num_remote_worker_restarts() if group else 0
             self.dashboard_metrics.report_result(
                 {**result, "training_iteration": self.iteration + 1}, time.perf_counter() - start
             )

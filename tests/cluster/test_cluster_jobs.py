@@ -440,6 +440,17 @@ def test_submit_ships_a_user_env_from_a_project_outside_the_repository(head, tmp
     assert summary["env"] == "my_envs:Rendezvous" and summary["training_iterations"] == 2
 
 
+def _ports(results: list[dict]) -> set[int]:
+    return {int(r["metric"]["instance"].rsplit(":", 1)[1]) for r in results}
+
+
+def _prometheus_range(url: str, expr: str, start: float, end: float) -> list[dict]:
+    query = urllib.parse.urlencode({"query": expr, "start": start, "end": end, "step": "2s"})
+    data = json.loads(_get(f"{url}/api/v1/query_range?{query}"))
+    assert data["status"] == "success", data
+    return data["data"]["result"]
+
+
 def _prometheus_query(url: str, expr: str) -> list[dict]:
     query = urllib.parse.urlencode({"query": expr})
     data = json.loads(_get(f"{url}/api/v1/query?{query}"))
@@ -458,6 +469,7 @@ def test_prometheus_scrapes_both_nodes_and_every_dashboard_query_has_data(head, 
     prometheus = shutil.which("prometheus")
     assert prometheus, "Debian's prometheus is missing: make test-cluster installs it"
     (worker_metrics,) = _free_ports(1)
+    head_metrics = int(head.metrics.rsplit(":", 1)[1].split("/")[0])
     worker_log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 (closed below)
     worker = subprocess.Popen(
         [
@@ -479,6 +491,7 @@ def test_prometheus_scrapes_both_nodes_and_every_dashboard_query_has_data(head, 
     discovery = Path(head.token_file).parent / "ray" / "prom_metrics_service_discovery.json"
     config["global"]["scrape_interval"] = "2s"
     config["scrape_configs"][0]["file_sd_configs"][0]["files"] = [str(discovery)]
+    config["scrape_configs"][0]["file_sd_configs"][0]["refresh_interval"] = "2s"
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     (port,) = _free_ports(1)
     prom_log = open(tmp_path / "prometheus.log", "w")  # noqa: SIM115 (closed below)
@@ -500,14 +513,16 @@ def test_prometheus_scrapes_both_nodes_and_every_dashboard_query_has_data(head, 
         while time.time() < deadline:
             with contextlib.suppress(OSError, AssertionError):
                 up = [r for r in _prometheus_query(url, 'up{job="ray"}') if r["value"][1] == "1"]
-                instances = {r["metric"]["instance"] for r in up}
-                if {f"127.0.0.1:{worker_metrics}"} <= instances and len(instances) >= 2:
+                if {head_metrics, worker_metrics} <= _ports(up):
                     break
             time.sleep(1)
-        instances = {r["metric"]["instance"] for r in up}
-        assert f"127.0.0.1:{worker_metrics}" in instances and len(instances) >= 2, up
+        # Targets carry the node's address (not necessarily loopback): match their ports.
+        targets = json.loads(_get(f"{url}/api/v1/targets"))["data"]["activeTargets"]
+        assert {head_metrics, worker_metrics} <= _ports(up), [
+            (t["scrapeUrl"], t["health"], t["lastError"]) for t in targets
+        ]
 
-        storage = tmp_path / "results"
+        storage, started = tmp_path / "results", time.time()
         for file, extra in (
             ("a3c_grid_world.yaml", ["stop.timesteps_total=3000"]),
             ("impala_grid_world.yaml", ["stop.training_iteration=4"]),
@@ -530,8 +545,10 @@ def test_prometheus_scrapes_both_nodes_and_every_dashboard_query_has_data(head, 
         for expr in exprs:
             for var in ("$experiment", "$trial", "$algorithm"):
                 expr = expr.replace(var, ".*")
-            result = _prometheus_query(url, expr)
-            if not any(math.isfinite(float(r["value"][1])) for r in result):
+            # As Grafana asks: a range over the trainings (each algorithm's series goes
+            # stale once its actors exit, so an instant query sees only the last one's).
+            result = _prometheus_range(url, expr, started, time.time())
+            if not any(math.isfinite(float(v)) for r in result for _, v in r["values"]):
                 empty.append(expr)
         assert not empty, f"{len(empty)} of {len(exprs)} dashboard queries had no data: {empty}"
     finally:
