@@ -84,7 +84,8 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         options = [a for a in get_args(tp) if a is not type(None)]
         if value is None and len(options) < len(get_args(tp)):
             return None
-        if len(options) == 1:  # Optional[X]: X's own message says what is wrong
+        if len(options) == 1 and dataclasses.is_dataclass(options[0]):
+            # An optional section: its own message names the bad key inside it.
             return _coerce(options[0], value, path)
         errors = []
         for option in get_args(tp):

@@ -44,6 +44,15 @@ PROGRESS_COLUMNS = {
 }
 
 
+class ProgressTable(tune.CLIReporter):
+    """Tune's progress table without its "Current best trial" line, which prints the trial's
+    whole config (for RLlib trials, RLlib's): the table shows the searched values, and the
+    run's summary names the best trial at the end."""
+
+    def _current_best_trial(self, trials):
+        return None, None
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """The outcome of a run, as printed by `--json` and written to `summary.json`."""
@@ -130,7 +139,7 @@ def run_experiment(
             verbose=verbose,
             callbacks=callbacks,
             failure_config=tune.FailureConfig(max_failures=exp.tune.max_failures),
-            progress_reporter=tune.CLIReporter(
+            progress_reporter=ProgressTable(
                 metric_columns=PROGRESS_COLUMNS,
                 # The searched keys only: a trial's whole config is the experiment file.
                 parameter_columns={f"search/{k}": k for k in param_space["search"]}
