@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/marl-ray train tune_configs/grid_world_ppo.yaml --json
 	@echo "Results, checkpoints and learning_curve.png are in the run folder printed above."
 
-# Unit tests and CLI smoke runs on one shared local Ray (497-574 s on 2 cores over the last three runs; target 10 minutes).
+# Unit tests and CLI smoke runs on one shared local Ray (604 tests in 744 s on 2 cores, fresh clone; limit 15 minutes).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests --ignore=tests/cluster
 
