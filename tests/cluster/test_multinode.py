@@ -32,38 +32,22 @@ SMALL = [
 ]
 
 
-@pytest.fixture(scope="module")
-def head_node():
-    """A head (2 CPUs) this module's tests share; each test adds its own worker node."""
+@pytest.fixture
+def two_nodes(tmp_path):
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 2, "resources": {"head_node": 1}, "include_dashboard": False},
     )
+    worker = cluster.add_node(num_cpus=2, resources={"worker_node": 1})
+    cluster.wait_for_nodes()
     ray.init(address=cluster.address, log_to_driver=False)
     try:
-        yield cluster
+        yield cluster, worker
     finally:
         ray.shutdown()
         cluster.shutdown()
-
-
-@pytest.fixture
-def two_nodes(head_node):
-    """The shared head plus a fresh worker node (2 CPUs): nodes added to a running cluster
-    take a trial's actors; a test may kill it."""
-    worker = head_node.add_node(num_cpus=2, resources={"worker_node": 1})
-    head_node.wait_for_nodes()
-    yield head_node, worker
-    if worker in head_node.worker_nodes:
-        head_node.remove_node(worker, allow_graceful=False)
-    # The next test starts once Ray has marked this node dead (no bundle lands on it).
-    deadline = time.time() + 60
-    while time.time() < deadline and any(
-        n["Alive"] and n["NodeID"] == worker.node_id for n in ray.nodes()
-    ):
-        time.sleep(0.5)
 
 
 class ActorNodes:
