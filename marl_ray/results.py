@@ -109,3 +109,11 @@ def read_progress(path: Path) -> pd.DataFrame | None:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         return None
+
+
+def last_value(progress: pd.DataFrame | None, column: str) -> float | None:
+    """A result column's last finite value in a trial's progress (None when it has none)."""
+    if progress is None or column not in progress:
+        return None
+    values = progress[column].dropna()
+    return finite_or_none(values.iloc[-1]) if len(values) else None

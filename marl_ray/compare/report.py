@@ -19,7 +19,7 @@ import pandas as pd
 from marl_ray.compare.run import EVALUATION_FILE, trial_folders
 from marl_ray.compare.spec import CompareSpec, searched
 from marl_ray.config import METRIC_KEYS, SELF_PLAY_FIGURES, metric_key
-from marl_ray.results import finite_or_none, read_progress, write_json_atomic
+from marl_ray.results import finite_or_none, last_value, read_progress, write_json_atomic
 from marl_ray.stats import (
     AGGREGATES,
     aggregate_interval,
@@ -66,13 +66,6 @@ def load_runs(spec: CompareSpec, folder: Path) -> list[Run]:
     return runs
 
 
-def _last(progress: pd.DataFrame | None, column: str) -> float | None:
-    if progress is None or column not in progress:
-        return None
-    values = progress[column].dropna()
-    return finite_or_none(values.iloc[-1]) if len(values) else None
-
-
 def run_figures(spec: CompareSpec, run: Run) -> dict[str, float | None]:
     """Every figure of one run by its report label."""
     out: dict[str, float | None] = {}
@@ -80,14 +73,14 @@ def run_figures(spec: CompareSpec, run: Run) -> dict[str, float | None]:
         for mode in ("greedy", "sampled"):
             result = (run.evaluation or {}).get(mode)
             out[f"evaluation {short} ({mode})"] = finite_or_none((result or {}).get(short))
-        out[f"final training {short}"] = _last(run.progress, METRIC_KEYS[short])
+        out[f"final training {short}"] = last_value(run.progress, METRIC_KEYS[short])
     for figure in SELF_PLAY_FIGURES:
         value = ((run.evaluation or {}).get("greedy") or {}).get(figure)
         if value is not None:
             out[f"evaluation {figure} (greedy)"] = finite_or_none(value)
     if spec.metric not in ("episode_return_mean", "success_rate", *SELF_PLAY_FIGURES):
-        out[f"final training {spec.metric}"] = _last(run.progress, metric_key(spec.metric))
-    steps, seconds = _last(run.progress, STEPS), _last(run.progress, "time_total_s")
+        out[f"final training {spec.metric}"] = last_value(run.progress, metric_key(spec.metric))
+    steps, seconds = last_value(run.progress, STEPS), last_value(run.progress, "time_total_s")
     out["env steps"] = steps
     out["wall time (s)"] = seconds
     out["env steps/s"] = steps / seconds if steps and seconds else None
@@ -150,9 +143,11 @@ def build_comparison(folder: str | Path) -> Comparison:
     return Comparison(folder, markdown, figures, improvement, primary)
 
 
-def publish_comparison(storage: RunStorage) -> Comparison:
-    """Builds the report of a compare folder (local or URI) and copies its files into it."""
-    storage.pull()
+def publish_comparison(storage: RunStorage, pull: bool = True) -> Comparison:
+    """Builds the report of a compare folder (local or URI) and copies its files into it;
+    `pull=False` when the local mirror is already up to date."""
+    if pull:
+        storage.pull()
     comparison = build_comparison(storage.local)
     storage.push(*(f for f in FILES if (storage.local / f).is_file()))
     return comparison

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from envs.schema import ConfigError
 from marl_ray.compare.spec import SPEC_FILE, CompareSpec, Variant, build_spec, searched, seeded
 from marl_ray.config import SELF_PLAY_FIGURES, metric_key
-from marl_ray.results import read_progress, write_json_atomic
+from marl_ray.results import last_value, read_progress, write_json_atomic
 from marl_ray.storage import RunStorage
 from marl_ray.trainables import REGISTRY
 
@@ -74,8 +74,8 @@ def _run(
             else:
                 exp = seeded(variant.experiment, seeds)
                 run_experiment(exp, search=True, address=address, storage=run)
-    evaluate_runs(spec, storage)
-    return storage, publish_comparison(storage)
+    evaluate_runs(spec, storage)  # pulls the whole folder first
+    return storage, publish_comparison(storage, pull=False)
 
 
 def trial_folders(spec: CompareSpec, variant: Variant, folder: Path) -> dict[int, Path]:
@@ -95,19 +95,11 @@ def trial_folders(spec: CompareSpec, variant: Variant, folder: Path) -> dict[int
     for seed in spec.seeds:
         scored = []
         for progress in sorted((run / f"seed_{seed}").glob("*/progress.csv")):
-            final = _final(progress, key)
+            final = last_value(read_progress(progress), key)
             scored.append((sign * final if final is not None else -math.inf, progress.parent))
         if scored:
             best[seed] = max(scored, key=lambda pair: pair[0])[1]
     return best
-
-
-def _final(progress: Path, key: str) -> float | None:
-    df = read_progress(progress)
-    if df is None or key not in df:
-        return None
-    values = df[key].dropna()
-    return float(values.iloc[-1]) if len(values) else None
 
 
 def final_checkpoint(trial: Path) -> Path | None:
@@ -157,8 +149,9 @@ def evaluate_runs(spec: CompareSpec, storage: RunStorage) -> dict[str, Any]:
                 "greedy": play(False),
                 "sampled": play(True) if sampled else None,
             }
-            write_json_atomic(path, done)
-    write_json_atomic(path, done)
+            write_json_atomic(path, done)  # after each run: an interruption keeps the rest
+    if not path.is_file():  # nothing to evaluate yet
+        write_json_atomic(path, done)
     storage.push(EVALUATION_FILE)
     return done
 
