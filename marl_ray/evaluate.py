@@ -23,6 +23,7 @@ import envs
 from envs.observation_views import view_rows
 from envs.schema import ConfigError
 from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
+from marl_ray.algorithms.core.q_rollout import history_starts
 from marl_ray.config import ExperimentConfig, build_experiment
 from marl_ray.episode_charts import CHARTS
 from marl_ray.manifest import manifest_problem
@@ -190,9 +191,9 @@ def evaluate_checkpoint(
         raise CheckpointError(f"checkpoint lacks policies {missing}; it has {sorted(policies)}")
 
     def act_in(c, assignment=None):  # policies acting in core `c` (its state: for critics)
-        build = module_input(c, exp)
-        chosen = assignment or agent_policy
-        return lambda obs, rng: _act(policies, chosen, obs, explore, rng, space, build)
+        return PolicyActor(
+            policies, assignment or agent_policy, explore, space, module_input(c, exp)
+        )
 
     act = act_in(core)
     finished = play(core, act, episodes, seed)
@@ -235,8 +236,7 @@ def learned_actions(
     exp, policies, mapping = load_checkpoint(path, trust=trust)
     agent_policy = [mapping(a) for a in core.possible_agents]
     space = core.action_spaces[core.possible_agents[0]]
-    build = module_input(core, exp)
-    return lambda obs, rng: _act(policies, agent_policy, obs, explore, rng, space, build)
+    return PolicyActor(policies, agent_policy, explore, space, module_input(core, exp))
 
 
 def self_play_win_rates(
@@ -302,6 +302,9 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     env draws its randomness only at resets, so every policy played with the same `seed`
     meets the same episodes."""
     obs, _ = core.reset(seed=seed)
+    restart = getattr(act, "restart", None)  # recurrent policies: histories that start
+    if restart:
+        restart(np.ones((core.num_envs, core.num_agents), dtype=bool))
     if on_step:
         on_step()
     rng = torch.Generator().manual_seed(seed)
@@ -312,7 +315,10 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     sums: dict[str, np.ndarray] = {}
     finished: list[Episode] = []
     while len(finished) < episodes:
+        active = core.active()
         out = core.step(act(obs, rng))
+        if restart:
+            restart(history_starts(out, active))
         if on_step:
             on_step()
         returns += out.rewards
@@ -360,6 +366,28 @@ def _tensors(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _tensors(v) for k, v in value.items()}
     return torch.as_tensor(value)
+
+
+class PolicyActor:
+    """`actor(obs [E, A, D], rng) -> actions` of the policies assigned to the agent columns
+    (`_act`). Policies with a `restart(first rows)` method (recurrent ones) get
+    `restart(first [E, A])`'s slots, in their own rows' order, wherever a history starts."""
+
+    def __init__(self, policies, agent_policy, explore: bool, space, build_input):
+        self.policies, self.agent_policy = policies, agent_policy
+        self.explore, self.space, self.build_input = explore, space, build_input
+
+    def __call__(self, obs: np.ndarray, rng) -> np.ndarray:
+        return _act(
+            self.policies, self.agent_policy, obs, self.explore, rng, self.space, self.build_input
+        )
+
+    def restart(self, first: np.ndarray) -> None:
+        for policy_id in set(self.agent_policy):
+            policy = self.policies[policy_id]
+            if hasattr(policy, "restart"):
+                cols = [i for i, p in enumerate(self.agent_policy) if p == policy_id]
+                policy.restart(first[:, cols].reshape(-1))
 
 
 def _act(policies, agent_policy, obs: np.ndarray, explore: bool, rng, space, build_input):

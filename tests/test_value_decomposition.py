@@ -129,13 +129,16 @@ def test_learner_state_round_trip():
     assert QLearner(replace(TWO_STEP, network=network)).nets["shared"].body[0].out_features == 8
 
 
-def test_cli_trains_and_evaluates_qmix(ray_session, tmp_path, capsys):
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_cli_trains_and_evaluates_qmix(ray_session, tmp_path, capsys, recurrent):
     config = str(Path(__file__).resolve().parents[1] / "tune_configs" / "qmix_two_step.yaml")
     sets = [
         "stop.training_iteration=1",
         "training.extra.updates_per_iteration=10",
         f"storage_path={tmp_path}",
     ]
+    if recurrent:
+        sets += ["training.extra.recurrent=true", "training.extra.burn_in=1"]
     assert main(["train", config, *[a for s in sets for a in ("--set", s)], "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["algorithm"] == "QMIX" and summary["timesteps"] >= 500
@@ -161,3 +164,72 @@ def test_driver_replaces_a_killed_sampler_and_keeps_the_replay_ratio(ray_session
         assert driver.updates == 40 and 0 < figures["epsilon"] < 1
     finally:
         driver.stop()
+
+
+RECURRENT = replace(
+    TWO_STEP, network=QModelConfig(hidden_sizes=[32], recurrent=True, rnn_hidden=16)
+)
+
+
+def vehicles_recurrent(mixer: str = "qmix", burn_in: int = 0) -> QConfig:
+    env_config = {"max_seconds": 20, "action_bins": 5}
+    return replace(RECURRENT, env="vehicles", env_config=env_config, mixer=mixer, burn_in=burn_in)
+
+
+def test_recurrent_learner_unrolls_the_hidden_states_the_sampler_acted_with():
+    """Greedy actions of a recurrent sampler, across episode ends and agents joining and
+    leaving, are the argmax of the Q values the learner unrolls from the stored state."""
+    config = vehicles_recurrent()
+    learner = QLearner(config)
+    acting = sampler(config, num_envs=4)
+    acting.set_weights(learner.get_weights()[1])
+    acting.rollout(8, epsilon=0.0)  # a chunk that starts from a non-zero hidden state
+    chunk = acting.rollout(24, epsilon=0.0)
+    assert chunk["hidden"].shape == (1, 4, 12, 16) and chunk["hidden"].abs().sum() > 0
+    assert bool(chunk["first"][1:].any())  # histories restart inside the chunk
+    with torch.no_grad():
+        q, _ = learner._unroll(learner.nets, chunk, burn_in=0)
+    present = chunk["present"]
+    assert torch.equal(q.argmax(-1)[present], chunk["actions"].long()[present])
+    stale = dict(chunk, hidden=torch.zeros_like(chunk["hidden"]))
+    with torch.no_grad():
+        q_stale, _ = learner._unroll(learner.nets, stale, burn_in=0)
+    assert not torch.allclose(q_stale[0], q[0])  # the stored state matters
+
+
+def test_burn_in_steps_enter_no_loss():
+    config = vehicles_recurrent(mixer="vdn", burn_in=3)
+    chunk = sampler(config, num_envs=4).rollout(config.sequence_length, epsilon=1.0)
+    changed = dict(chunk, rewards=chunk["rewards"].clone())
+    changed["rewards"][:3] += 100.0  # n_step 1: only steps 0-2's own targets read them
+    assert QLearner(config).update(chunk)["loss"] == pytest.approx(
+        QLearner(config).update(changed)["loss"], rel=1e-6
+    )
+    changed["rewards"][3] += 100.0
+    assert QLearner(config).update(changed)["loss"] != pytest.approx(
+        QLearner(config).update(chunk)["loss"], rel=1e-3
+    )
+
+
+def test_recurrent_absent_agents_change_no_loss():
+    config = vehicles_recurrent(mixer="qmix")
+    chunk = sampler(config, num_envs=4).rollout(config.sequence_length, epsilon=1.0)
+    absent = ~chunk["present"]
+    assert bool(absent.any())
+    noise = torch.randn(chunk["obs"].shape, generator=torch.Generator().manual_seed(2)) * 1e3
+    noisy = dict(chunk, obs=torch.where(absent[..., None], noise, chunk["obs"]))
+    clean, dirty = QLearner(config).update(chunk), QLearner(config).update(noisy)
+    assert clean["loss"] == pytest.approx(dirty["loss"], rel=1e-6)
+
+
+def test_burn_in_needs_recurrent_agents():
+    with pytest.raises(ConfigError, match="burn_in needs recurrent"):
+        replace(TWO_STEP, burn_in=2)
+    with pytest.raises(ConfigError, match="burn_in"):
+        replace(RECURRENT, burn_in=4)
+
+
+def test_recurrent_qmix_solves_the_two_step_game():
+    trainer = LocalQTrainer(replace(RECURRENT, mixer="qmix", burn_in=1))
+    trainer.train(12_000)
+    assert np.mean(trainer.greedy_returns(16, seed=5)) == 8.0

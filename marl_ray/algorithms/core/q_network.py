@@ -6,6 +6,11 @@ observation (`agent_id`), the usual parameter sharing of QMIX and VDN: one netwo
 still told apart. Action masks in the observation (`{"observations", "action_mask"}`) are
 read from the core's flat rows: masked actions are never chosen, greedily or at random, and
 never the max of a target.
+
+Recurrent agents (`recurrent: true`, for partial observability) put a GRU cell between the
+MLP and the Q head: `step(rows, positions, hidden) -> (Q, hidden')`. A row's hidden state
+restarts at zero where its agent starts an episode (or joins); samplers store the state each
+replay sequence started from, and the learner unrolls the sequence from it.
 """
 
 from __future__ import annotations
@@ -29,13 +34,20 @@ class QModelConfig:
     activation: Literal["tanh", "relu", "silu"] = "relu"
     agent_id: bool = True
     """Shared policies: append the row's one-hot position in its group to the input."""
+    recurrent: bool = False
+    """A GRU cell after the MLP: Q depends on the agent's history, not its observation alone."""
+    rnn_hidden: int = 64
+    """Size of the GRU's hidden state (with `recurrent`)."""
 
     def __post_init__(self) -> None:
         check(all(h > 0 for h in self.hidden_sizes), "hidden sizes must be positive")
+        check(self.rnn_hidden > 0, "training.extra.rnn_hidden must be positive")
 
 
 class QNetwork(nn.Module):
-    """`forward(rows [N, D], positions [N]) -> Q [N, n]`; `allowed(rows)` the action mask."""
+    """`step(rows [N, D], positions [N], hidden [N, H]) -> (Q [N, n], hidden')` (H = 0 and
+    hidden passed through for feed-forward networks); `forward(rows, positions) -> Q` for
+    feed-forward ones; `allowed(rows)` the action mask."""
 
     def __init__(
         self,
@@ -61,16 +73,35 @@ class QNetwork(nn.Module):
         for hidden in config.hidden_sizes:
             layers += [nn.Linear(size, hidden), ACTIVATIONS[config.activation]()]
             size = hidden
-        layers.append(nn.Linear(size, self.num_actions))
-        self.body = nn.Sequential(*layers)
+        self.recurrent = config.recurrent
+        self.hidden_size = config.rnn_hidden if config.recurrent else 0
+        if self.recurrent:
+            self.body = nn.Sequential(*layers)
+            self.gru = nn.GRUCell(size, self.hidden_size)
+            self.head = nn.Linear(self.hidden_size, self.num_actions)
+        else:
+            self.body = nn.Sequential(*layers, nn.Linear(size, self.num_actions))
 
-    def forward(self, rows: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, rows: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         inputs = rows.flatten(1)[:, self.obs_index]
         if self.id_size:
             inputs = torch.cat(
                 [inputs, nn.functional.one_hot(positions, self.id_size).to(inputs.dtype)], -1
             )
-        return self.body(inputs)
+        return inputs
+
+    def forward(self, rows: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        if self.recurrent:
+            raise TypeError("a recurrent Q network acts through step(rows, positions, hidden)")
+        return self.body(self._inputs(rows, positions))
+
+    def step(
+        self, rows: torch.Tensor, positions: torch.Tensor, hidden: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.recurrent:
+            return self.forward(rows, positions), hidden
+        hidden = self.gru(self.body(self._inputs(rows, positions)), hidden)
+        return self.head(hidden), hidden
 
     def allowed(self, rows: torch.Tensor) -> torch.Tensor | None:
         """`[N, n]` bool: actions the row's mask allows (None: all)."""
@@ -120,3 +151,26 @@ def build_q_networks(core, groups, config: QModelConfig, seed: int) -> dict[str,
 def group_positions(num_envs: int, group_size: int) -> torch.Tensor:
     """Each row's position in its group for copy-major rows `[E * n]`."""
     return torch.as_tensor(np.tile(np.arange(group_size), num_envs))
+
+
+class QPolicy:
+    """A trained Q network as an evaluation policy: `policy(rows) -> Q` as the logits of the
+    greedy action (masked actions at the lowest float). A recurrent network keeps every
+    row's hidden state between calls; `restart(first [N])` zeroes the rows whose history
+    starts (episode start, or an agent joining), the same rule the samplers follow."""
+
+    def __init__(self, net: QNetwork, group_size: int):
+        self.net, self.group_size = net, group_size
+        self.hidden: torch.Tensor | None = None
+
+    def __call__(self, rows: torch.Tensor) -> torch.Tensor:
+        if self.hidden is None or len(self.hidden) != len(rows):
+            self.hidden = torch.zeros((len(rows), self.net.hidden_size))
+        positions = group_positions(len(rows) // self.group_size, self.group_size)
+        q, self.hidden = self.net.step(rows, positions, self.hidden)
+        allowed = self.net.allowed(rows)
+        return q if allowed is None else q.masked_fill(~allowed, torch.finfo(q.dtype).min)
+
+    def restart(self, first: np.ndarray) -> None:
+        if self.hidden is not None and len(self.hidden) == len(first):
+            self.hidden[torch.as_tensor(first, dtype=torch.bool)] = 0.0

@@ -1,10 +1,11 @@
 """Uniform replay of fixed-length sequences (one env copy's `T` consecutive joint steps).
 
 Storing sequences rather than single transitions lets the learner compute n-step targets
-inside each sequence (windows stop at its end and bootstrap there) and, later, train
-recurrent agents on them. Capacity is counted in transitions (sequences x T); memory is
-allocated on the first insert, from the chunk's own shapes and dtypes, and `nbytes` says how
-much it takes.
+inside each sequence (windows stop at its end and bootstrap there) and train recurrent
+agents on them. A field may hold one entry per sequence instead of one per step (a
+recurrent agent's starting hidden state, `[1, E, ...]`). Capacity is counted in transitions
+(sequences x T); memory is allocated on the first insert, from the chunk's own shapes and
+dtypes, and `nbytes` says how much it takes.
 """
 
 from __future__ import annotations
@@ -36,14 +37,18 @@ class SequenceReplay:
         return sum(t.numel() * t.element_size() for t in self.storage.values())
 
     def add(self, chunk: dict[str, torch.Tensor]) -> None:
-        """A chunk `[T, E, ...]` of E copies' sequences (T must be the sequence length)."""
-        first = next(iter(chunk.values()))
-        T, E = first.shape[:2]
-        if self.length != T:
-            raise ValueError(f"chunks must hold {self.length} steps, got {T}")
+        """A chunk `[T, E, ...]` of E copies' sequences (T must be the sequence length; a
+        field of one entry per sequence is `[1, E, ...]`)."""
+        E = next(iter(chunk.values())).shape[1]
+        for key, value in chunk.items():
+            if value.shape[0] not in (self.length, 1) or value.shape[1] != E:
+                raise ValueError(
+                    f"chunk field {key!r} has shape {tuple(value.shape)}; expected "
+                    f"[{self.length} steps (or 1 per sequence), {E} copies, ...]"
+                )
         if not self.storage:
             self.storage = {
-                k: torch.zeros((self.capacity, T, *v.shape[2:]), dtype=v.dtype)
+                k: torch.zeros((self.capacity, *v.shape[:1], *v.shape[2:]), dtype=v.dtype)
                 for k, v in chunk.items()
             }
         slots = (self.next + torch.arange(E)) % self.capacity

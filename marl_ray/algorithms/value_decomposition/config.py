@@ -33,6 +33,9 @@ class QConfig(OffPolicyConfig):
     epsilon_end: float = 0.05
     epsilon_decay_steps: int = 50_000
     """Env steps over which epsilon falls linearly."""
+    burn_in: int = 0
+    """Recurrent agents: the first steps of every replayed sequence only warm the hidden
+    state up from the stored one (no loss, no gradient), as in R2D2."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -47,6 +50,15 @@ class QConfig(OffPolicyConfig):
             "need 0 <= epsilon_end <= epsilon_start <= 1",
         )
         check(self.mixer_embed >= 1, "training.extra.mixer_embed must be >= 1")
+        check(
+            0 <= self.burn_in < self.sequence_length,
+            f"training.extra.burn_in ({self.burn_in}) must be in [0, sequence_length = "
+            f"{self.sequence_length})",
+        )
+        check(
+            self.burn_in == 0 or self.network.recurrent,
+            "training.extra.burn_in needs recurrent agents (training.extra.recurrent: true)",
+        )
 
 
 EXTRA_KEYS = (
@@ -59,6 +71,7 @@ EXTRA_KEYS = (
     "epsilon_start",
     "epsilon_end",
     "epsilon_decay_steps",
+    "burn_in",
 )
 TRAINING_KEYS = {
     "lr": "lr",
@@ -87,7 +100,7 @@ def q_config(exp: ExperimentConfig, learner_gpus: int = 0) -> QConfig:
         envs_per_worker="num_envs_per_sampler",
         cpus_per_worker="num_cpus_per_sampler",
         learner_gpus=learner_gpus,
-        network_extra=("agent_id",),
+        network_extra=("agent_id", "recurrent", "rnn_hidden"),
         build_network=q_model,
         policies=True,
     )

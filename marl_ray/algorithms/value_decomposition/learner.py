@@ -7,6 +7,10 @@ replayed sequences with n-step double-Q targets.
   team reward = the agents' rewards summed; the team's episode ends with the copy's (all
   agents terminated: terminal; otherwise a truncation, which bootstraps from the target
   mixer on the state reached). Steps where no agent was present enter no loss.
+- Recurrent agents: each replayed sequence is unrolled from the hidden state its sampler
+  stored (online and target networks alike), restarting at zero where a slot's history
+  starts; the Q of the state a step reached continues from the hidden state after that step.
+  The first `burn_in` steps only warm the state up: no loss, no gradient.
 """
 
 from __future__ import annotations
@@ -66,19 +70,43 @@ class QLearner:
 
     # ---- Q values of every slot -----------------------------------------------------------
 
-    def _q(self, nets: torch.nn.ModuleDict, obs: torch.Tensor) -> torch.Tensor:
-        """Q of every slot `[T, B, A, n]` for core rows `[T, B, A, D]`."""
-        T, B, A = obs.shape[:3]
-        out = None
+    def _step(self, nets, obs: torch.Tensor, hidden: torch.Tensor):
+        """Q `[N, A, n]` and hidden states `[N, A, H]` of every slot for core rows
+        `[N, A, D]` and hidden states `[N, A, H]` (H = 0 for feed-forward networks)."""
+        N, A, H = *obs.shape[:2], hidden.shape[-1]
+        q_out, h_out = None, torch.zeros_like(hidden)
         for group in self.groups:
             cols = list(group.columns)
-            rows = obs[:, :, cols].reshape(T * B * len(cols), *obs.shape[3:])
-            positions = group_positions(T * B, len(cols)).to(self.device)
-            q = nets[group.policy_id](rows, positions).reshape(T, B, len(cols), -1)
-            if out is None:
-                out = q.new_zeros((T, B, A, q.shape[-1]))
-            out[:, :, cols] = q
-        return out
+            rows = obs[:, cols].reshape(N * len(cols), *obs.shape[2:])
+            positions = group_positions(N, len(cols)).to(self.device)
+            h = hidden[:, cols].reshape(N * len(cols), H)
+            q, h = nets[group.policy_id].step(rows, positions, h)
+            if q_out is None:
+                q_out = q.new_zeros((N, A, q.shape[-1]))
+            q_out[:, cols] = q.reshape(N, len(cols), -1)
+            h_out[:, cols] = h.reshape(N, len(cols), H)
+        return q_out, h_out
+
+    def _q(self, nets, obs: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
+        """Q of every slot `[T, B, A, n]` for core rows `[T, B, A, D]`; recurrent networks
+        read each row's hidden state `[T, B, A, H]` (the state before that row)."""
+        T, B, A = obs.shape[:3]
+        if hidden is None:
+            hidden = obs.new_zeros((T, B, A, 0), dtype=torch.float32)
+        return self._step(nets, obs.flatten(0, 1), hidden.flatten(0, 1))[0].unflatten(0, (T, B))
+
+    def _unroll(self, nets, batch: dict[str, torch.Tensor], burn_in: int):
+        """Recurrent Q of every slot `[T, B, A, n]` along the replayed sequences, from their
+        stored hidden states (restarted where `first`), and the hidden state after each step
+        `[T, B, A, H]`. The first `burn_in` steps run without gradient."""
+        hidden, qs, after = batch["hidden"][0], [], []
+        for t in range(batch["obs"].shape[0]):
+            hidden = torch.where(batch["first"][t].unsqueeze(-1), 0.0, hidden)
+            with torch.set_grad_enabled(torch.is_grad_enabled() and t >= burn_in):
+                q, hidden = self._step(nets, batch["obs"][t], hidden)
+            qs.append(q)
+            after.append(hidden)
+        return torch.stack(qs), torch.stack(after)
 
     def _allowed(self, obs: torch.Tensor) -> torch.Tensor | None:
         """`[T, B, A, n]` action masks of the rows (None when the env has none)."""
@@ -101,21 +129,35 @@ class QLearner:
         """One optimiser step on a batch of sequences (`SequenceReplay.sample`)."""
         cfg = self.config
         batch = {k: v.to(self.device) for k, v in batch.items()}
-        q = self._q(self.nets, batch["obs"])
+        next_obs = batch["next_obs"]
+        online_after = target_after = None  # hidden states after each step (recurrent)
+        if "hidden" in batch:
+            # the state reached continues the slot's history; an agent that joins there
+            # (absent at this step) starts its history from zero, as the samplers do
+            joined = ~batch["present"].unsqueeze(-1)
+            q, online_after = self._unroll(self.nets, batch, cfg.burn_in)
+            online_after = torch.where(joined, 0.0, online_after.detach())
+            with torch.no_grad():
+                target_after = self._unroll(self.target_nets, batch, 0)[1]
+                target_after = torch.where(joined, 0.0, target_after)
+        else:
+            q = self._q(self.nets, batch["obs"])
         chosen = q.gather(-1, batch["actions"].long().unsqueeze(-1)).squeeze(-1)  # [T, B, A]
         with torch.no_grad():
-            target_q = self._q(self.target_nets, batch["next_obs"])
-            allowed = self._allowed(batch["next_obs"])
+            target_q = self._q(self.target_nets, next_obs, target_after)
+            allowed = self._allowed(next_obs)
             if cfg.double_q:
-                best = double_q_values(self._q(self.nets, batch["next_obs"]), target_q, allowed)
+                online_q = self._q(self.nets, next_obs, online_after)
+                best = double_q_values(online_q, target_q, allowed)
             else:
                 masked = target_q if allowed is None else target_q.masked_fill(~allowed, -1e9)
                 best = masked.max(-1).values
         present = batch["present"]
+        learned = torch.arange(present.shape[0], device=self.device) >= cfg.burn_in  # [T]
         if cfg.mixer == "none":
-            loss, td = self._independent_loss(chosen, best, batch)
+            loss, td = self._independent_loss(chosen, best, batch, learned)
         else:
-            loss, td = self._team_loss(chosen, best, batch)
+            loss, td = self._team_loss(chosen, best, batch, learned)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
@@ -129,7 +171,7 @@ class QLearner:
             "grad_norm": float(grad_norm),
         }
 
-    def _independent_loss(self, chosen, best, batch):
+    def _independent_loss(self, chosen, best, batch, learned):
         T, B, A = chosen.shape
         flat = lambda x: x.reshape(T, B * A)  # noqa: E731
         with torch.no_grad():
@@ -141,11 +183,11 @@ class QLearner:
                 self.config.gamma,
                 self.config.n_step,
             )
-        present = flat(batch["present"])
+        present = flat(batch["present"]) & learned[:, None]
         td = (flat(chosen) - targets)[present]
         return td.pow(2).mean() if td.numel() else chosen.sum() * 0.0, td.detach()
 
-    def _team_loss(self, chosen, best, batch):
+    def _team_loss(self, chosen, best, batch, learned):
         present, next_present = batch["present"], batch["next_present"]
         terminated = batch["terminated"].all(-1)
         truncated = ~terminated & (batch["truncated"] | batch["terminated"]).all(-1)
@@ -166,7 +208,7 @@ class QLearner:
                 self.config.gamma,
                 self.config.n_step,
             )
-        someone = present.any(-1)
+        someone = present.any(-1) & learned[:, None]
         td = (total - targets)[someone]
         return td.pow(2).mean() if td.numel() else total.sum() * 0.0, td.detach()
 
