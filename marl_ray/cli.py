@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         "files",
         nargs="*",
         metavar="FILE",
-        help="one experiment file with compare.variants, or one file per variant",
+        help="one experiment file with compare.variants, or one file per variant "
+        "(NAME=FILE names the variant)",
     )
     p.add_argument("--seeds", type=int, help="training seeds per variant (default: compare.seeds)")
     p.add_argument(

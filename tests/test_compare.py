@@ -80,6 +80,10 @@ def test_same_named_files_and_blocks_beside_files_are_refused(tmp_path):
     a = _write(tmp_path, "a.yaml", {"name": "same"})
     b = _write(tmp_path, "b.yaml", {"name": "same"})
     assert [v.name for v in build_spec([a, b], [], 1, 1).variants] == ["a", "b"]  # file stems
+    named = build_spec([f"left={a}", f"right={b}"], [], 1, 1)
+    assert [v.name for v in named.variants] == ["left", "right"]
+    with pytest.raises(ConfigError, match="variant names must differ"):
+        build_spec([f"x={a}", f"x={b}"], [], 1, 1)
     c = _write(tmp_path, "c.yaml", {"compare": {"variants": {"x": {}, "y": {}}}})
     with pytest.raises(ConfigError, match="give one file with compare.variants"):
         build_spec([a, c], [], 1, 1)

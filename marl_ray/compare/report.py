@@ -34,6 +34,11 @@ GRID_POINTS = 50
 FILES = ("comparison.md", "comparison.json", "marl_eval.json", "curves.png", "profile.png")
 
 
+THROUGHPUT_LABELS = ("env steps", "wall time", "learner updates")
+"""Report labels of how fast a run went, not how well it learned (no probability of
+improvement is computed on them)."""
+
+
 @dataclass(frozen=True)
 class Run:
     variant: str
@@ -84,6 +89,9 @@ def run_figures(spec: CompareSpec, run: Run) -> dict[str, float | None]:
     out["env steps"] = steps
     out["wall time (s)"] = seconds
     out["env steps/s"] = steps / seconds if steps and seconds else None
+    if run.progress is not None and "learner_updates_per_s" in run.progress:
+        updates = run.progress["learner_updates_per_s"].dropna()
+        out["learner updates/s"] = finite_or_none(updates.mean()) if len(updates) else None
     return out
 
 
@@ -119,7 +127,7 @@ def build_comparison(folder: str | Path) -> Comparison:
                 }
         if table:
             figures[label] = table
-    scored = [label for label in figures if not label.startswith(("env steps", "wall time"))]
+    scored = [label for label in figures if not label.startswith(THROUGHPUT_LABELS)]
     primary = primary_label(spec, scored) if scored else ""
     if primary:  # the compared figure first
         figures = {primary: figures[primary], **figures}

@@ -7,6 +7,7 @@ report. The spec is written first, so an interrupted comparison resumes from the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,11 +107,14 @@ def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def build_spec(
     files: list[str], overrides: list[str], seeds: int | None, eval_episodes: int | None
 ) -> CompareSpec:
-    """Variants from one file's `compare.variants`, or one per file (named by its `name`).
+    """Variants from one file's `compare.variants`, or one per file (named by its `name`,
+    or `NAME=FILE`).
     `overrides` (`--set`) apply to every variant; `seeds` and `eval_episodes` override the
     first file's compare block."""
     if not files:
         raise ConfigError("marl-ray compare needs an experiment FILE (or --resume COMPARE_DIR)")
+    given = [variant_file(f) for f in files]
+    files = [f for _, f in given]
     bases = [load_experiment(f, overrides) for f in files]
     first = bases[0]
     block = first.compare
@@ -134,8 +138,8 @@ def build_spec(
                 f"{', '.join(with_block)}: give one file with compare.variants, or several "
                 "files without (each file is one variant)"
             )
-        names = [e.name for e in bases]
-        if len(set(names)) < len(names):
+        names = [name or e.name for (name, _), e in zip(given, bases, strict=True)]
+        if len(set(names)) < len(names) and not any(name for name, _ in given):
             names = [Path(f).stem for f in files]
         if len(set(names)) < len(names):
             raise ConfigError(f"variant names must differ; got {', '.join(names)}")
@@ -167,6 +171,15 @@ def build_spec(
         mode="max" if block.metric in SELF_PLAY_FIGURES else first.tune.mode,
         scripted_opponent=block.scripted_opponent,
     )
+
+
+def variant_file(arg: str) -> tuple[str | None, str]:
+    """`NAME=FILE` names a file's variant (default: the experiment's `name`); a plain
+    path is `(None, path)`."""
+    name, sep, path = arg.partition("=")
+    if sep and re.fullmatch(r"[A-Za-z_][\w-]*", name) and not Path(arg).exists():
+        return name, path
+    return None, arg
 
 
 def _checked(exp: ExperimentConfig, where: str) -> ExperimentConfig:
