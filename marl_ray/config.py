@@ -18,6 +18,7 @@ import envs
 from envs import plugins
 from envs.plugins import WRAPPERS_KEY
 from envs.schema import ConfigError, check, from_mapping
+from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S
 from marl_ray.storage import check_storage_path
 from marl_ray.trainables import ALGORITHMS, MODULES, POLICY_SETUPS, REGISTRY
 
@@ -180,11 +181,16 @@ class ResourcesSection:
     """How the trial's placement group (trial, learner or server, workers) is laid over
     nodes: PACK on as few nodes as fit, SPREAD over nodes where it can, STRICT_SPREAD one
     bundle per node (needs as many nodes as bundles)."""
+    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
+    """Our own algorithms (not ALPHAZERO, whose games may run long): a trial whose actors
+    return no work for this long fails, and Tune restores it from its last checkpoint (a
+    replacement of an actor on a lost node may otherwise wait for its bundle for ever)."""
 
     def __post_init__(self) -> None:
         check(self.num_env_runners >= 0, "resources.num_env_runners must be >= 0")
         check(self.num_envs_per_env_runner >= 1, "resources.num_envs_per_env_runner must be >= 1")
         check(self.num_cpus_per_env_runner >= 0, "resources.num_cpus_per_env_runner must be >= 0")
+        check(self.stall_timeout_s > 0, "resources.stall_timeout_s must be > 0 seconds")
         check(
             self.num_gpus == "auto" or self.num_gpus >= 0,
             f"resources.num_gpus must be 'auto' or >= 0, got {self.num_gpus}",

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 import ray
 
+from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S
+
 
 class LearnerDriver(abc.ABC):
     """Subclasses set `learner` (the learner actor), `window` (recent episodes) and the int
@@ -15,6 +17,8 @@ class LearnerDriver(abc.ABC):
     `_discard_in_flight`."""
 
     COUNTERS: ClassVar[tuple[str, ...]]
+    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
+    """Fail the trial when no actor returns work for this long (`marl_ray.algorithms.stall`)."""
 
     def state_dict(self) -> dict[str, Any]:
         return {

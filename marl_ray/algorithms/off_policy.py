@@ -30,6 +30,7 @@ from marl_ray.algorithms.core.device import select_device
 from marl_ray.algorithms.core.replay import SequenceReplay
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.learner_driver import LearnerDriver
+from marl_ray.algorithms.stall import first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots, DistributedTrainable
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -169,7 +170,7 @@ class OffPolicyDriver(LearnerDriver):
         while done < num_updates:
             self._start_update()
             waiting = list(self.in_flight) + ([self.update_ref] if self.update_ref else [])
-            (ref,), _ = ray.wait(waiting, num_returns=1)
+            ref = first_ready(waiting, self.stall_timeout_s, "sampler chunk or update")
             if ref is self.update_ref:
                 stats.append(ray.get(ref))
                 self.update_ref = None

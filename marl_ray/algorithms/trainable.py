@@ -109,6 +109,7 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         # afresh in a new process while the process it left still holds its actors.
         prefix = f"{name}/{trial}@{os.getpid()}"
         self.driver = self.make_driver(self.algo_config, prefix, self.metrics, slots)
+        self.driver.stall_timeout_s = self.experiment.resources.stall_timeout_s
 
     def step(self) -> dict[str, Any]:
         start = time.perf_counter()

@@ -22,6 +22,7 @@ from marl_ray.algorithms.a3c.config import A3CConfig
 from marl_ray.algorithms.a3c.server import split_policy_weights
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S, first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -31,6 +32,8 @@ PS_CPUS = 0.5
 
 
 class A3CDriver:
+    stall_timeout_s = DEFAULT_STALL_TIMEOUT_S
+
     def __init__(
         self,
         config: A3CConfig,
@@ -90,10 +93,10 @@ class A3CDriver:
         num_updates = num_updates or self.config.updates_per_iteration
         start, steps_before, handled = time.time(), self.env_steps, 0
         while handled < num_updates:
-            ready, _ = ray.wait(list(self.in_flight), num_returns=1)
-            i, grads_ref = self.in_flight.pop(ready[0])
+            ready = first_ready(list(self.in_flight), self.stall_timeout_s, "A3C gradient")
+            i, grads_ref = self.in_flight.pop(ready)
             try:
-                result = ray.get(ready[0])
+                result = ray.get(ready)
             except ray.exceptions.RayActorError as exc:
                 self._replace(i, exc)
                 self._launch(i, self.ps.get_weights.remote())

@@ -27,6 +27,7 @@ from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.es.actors import ESWorkerActor
 from marl_ray.algorithms.es.config import ESConfig
 from marl_ray.algorithms.es.model import ESModel, ObsStats, Update
+from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S, first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -40,6 +41,7 @@ def _size(message: Any) -> int:
 
 
 class ESDriver:
+    stall_timeout_s = DEFAULT_STALL_TIMEOUT_S
     worker_class = ESWorkerActor  # tests swap in a faulty worker
 
     def __init__(
@@ -120,10 +122,10 @@ class ESDriver:
                 if todo:
                     sent += dispatch(i)
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            i, worker, chunk = pending.pop(ready[0])
+            ready = first_ready(list(pending), self.stall_timeout_s, "ES evaluation")
+            i, worker, chunk = pending.pop(ready)
             try:
-                result = ray.get(ready[0])
+                result = ray.get(ready)
             except ray.exceptions.RayActorError as exc:
                 if self.workers[i] is worker:  # its other chunk in flight fails too
                     self._replace(i, exc)

@@ -24,6 +24,7 @@ from marl_ray.algorithms.core.sampler_actor import SamplerActor
 from marl_ray.algorithms.impala.actors import ImpalaLearnerActor
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.learner_driver import LearnerDriver
+from marl_ray.algorithms.stall import first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -94,8 +95,7 @@ class ImpalaDriver(LearnerDriver):
         self._start_update()
         while done < num_updates:
             waiting = list(self.in_flight) + ([self.update_ref] if self.update_ref else [])
-            ready, _ = ray.wait(waiting, num_returns=1)
-            ref = ready[0]
+            ref = first_ready(waiting, self.stall_timeout_s, "IMPALA rollout or update")
             if ref is self.update_ref:
                 stats.append(ray.get(ref))
                 self.update_ref = None

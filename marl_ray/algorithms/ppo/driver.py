@@ -23,6 +23,7 @@ from marl_ray.algorithms.core.sampler_actor import SamplerActor
 from marl_ray.algorithms.learner_driver import LearnerDriver
 from marl_ray.algorithms.ppo.actors import PPOLearnerActor
 from marl_ray.algorithms.ppo.config import PPOConfig
+from marl_ray.algorithms.stall import get_within
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -87,7 +88,7 @@ class PPODriver(LearnerDriver):
         while launched:
             i, (batch_ref, info_ref) = launched.popitem()
             try:
-                info = ray.get(info_ref)
+                info = get_within(info_ref, self.stall_timeout_s, "PPO rollout")
             except ray.exceptions.RayActorError as exc:
                 self.restarts += 1
                 logger.warning("PPO worker %d died (%s); starting a replacement", i, exc)
