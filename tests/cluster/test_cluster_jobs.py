@@ -243,15 +243,30 @@ def _series(head: Head, experiment: str) -> dict[str, list[float]]:
     return out
 
 
-def test_status_shows_a_running_alphazero_trial(head, tmp_path):
-    """Trial classes come from the algorithm registry: AlphaZero's trials are listed."""
+# experiment file -> (trial class, roles of our named actors that status must list)
+RUNNING_TRIALS = {
+    "tune_configs/alphazero_tictactoe.yaml": ("AlphaZeroTrainable", set()),
+    "tune_configs/qmix_two_step.yaml": ("QMIXTrainable", {"sampler", "replay", "learner"}),
+}
+
+
+@pytest.mark.parametrize("config", list(RUNNING_TRIALS))
+def test_status_shows_a_running_trial_and_its_actors(head, tmp_path, config):
+    """Trial classes come from the algorithm registry (AlphaZero's and QMIX's trials are
+    listed), and our actors are counted by role under their job."""
     from marl_ray.jobs.client import job_client
     from marl_ray.jobs.status import cluster_status
 
-    sets = ["stop.time_total_s=120", "stop.training_iteration=50", f"storage_path={tmp_path}"]
+    trial_class, roles = RUNNING_TRIALS[config]
+    sets = [
+        "stop.time_total_s=120",
+        "stop.training_iteration=50",
+        "stop.timesteps_total=null",  # still running when status is asked
+        f"storage_path={tmp_path}",
+    ]
     submit = head.marl_ray(
         "submit",
-        "tune_configs/alphazero_tictactoe.yaml",
+        config,
         *[a for s in sets for a in ("--set", s)],
         *("--address", head.dashboard),
     )
@@ -259,17 +274,26 @@ def test_status_shows_a_running_alphazero_trial(head, tmp_path):
     job_id = _job_id(submit.stdout)
     os.environ["RAY_AUTH_TOKEN_PATH"] = str(head.token_file)
     try:
-        client, seen, deadline = job_client(head.dashboard), set(), time.time() + 180
-        while time.time() < deadline and ("RUNNING", "AlphaZeroTrainable") not in seen:
+        client, deadline = job_client(head.dashboard), time.time() + 180
+        seen: set = set()
+        seen_roles: set = set()
+        while time.time() < deadline and (
+            ("RUNNING", trial_class) not in seen or not roles <= seen_roles
+        ):
             jobs = cluster_status(client, head.dashboard)
-            seen |= {(j.status, t["class"]) for j in jobs if j.job_id == job_id for t in j.trials}
+            mine = [j for j in jobs if j.job_id == job_id]
+            seen |= {(j.status, t["class"]) for j in mine for t in j.trials}
+            seen_roles |= {role for j in mine for role in j.actors}
             time.sleep(0.5)
         status = head.marl_ray("status", "--address", head.dashboard)
     finally:
         head.marl_ray("jobs", "stop", job_id, "--address", head.dashboard)
         del os.environ["RAY_AUTH_TOKEN_PATH"]
-    assert ("RUNNING", "AlphaZeroTrainable") in seen, seen
-    assert "AlphaZeroTrainable" in status.stdout, status.stdout
+    assert ("RUNNING", trial_class) in seen, seen
+    assert roles <= seen_roles, seen_roles
+    assert trial_class in status.stdout, status.stdout
+    for role in roles:
+        assert role in status.stdout, status.stdout
 
 
 def test_bad_config_job_fails_with_the_validation_message(head, tmp_path):
