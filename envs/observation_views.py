@@ -94,3 +94,15 @@ def view_rows(core: BatchedEnv, view: str, obs: np.ndarray, cols: list[int]) -> 
 def peer_order(n: int) -> np.ndarray:
     """`[n, n - 1]`: agent i's peers in index order starting after i."""
     return np.array([[(i + j) % n for j in range(1, n)] for i in range(n)], dtype=np.int64)
+
+
+def rows_with_peers(obs: np.ndarray, present: np.ndarray, cols: list[int]) -> np.ndarray:
+    """The flat form of the `peers` view for our own networks: for agents `cols` of every
+    copy (rows copy-major) `[own row D | peers' rows (A - 1) x D | peers' presence A - 1]`
+    from core rows `obs` `[E, A, D]` and `present` `[E, A]`, peers in `peer_order`."""
+    e, n, d = obs.shape
+    order = peer_order(n)[cols]  # [k, n - 1]
+    own = obs[:, cols].reshape(e * len(cols), d)
+    peers = obs[:, order].reshape(e * len(cols), (n - 1) * d)
+    mask = present[:, order].reshape(e * len(cols), n - 1).astype(obs.dtype)
+    return np.concatenate([own, peers, mask], axis=1)

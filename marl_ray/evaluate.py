@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 import envs
-from envs.observation_views import view_rows
+from envs.observation_views import rows_with_peers, view_rows
 from envs.schema import ConfigError
 from marl_ray.algorithms.checkpoint import STATE_FILE, load_state
 from marl_ray.algorithms.core.q_rollout import history_starts
@@ -357,6 +357,8 @@ def module_input(core, exp: ExperimentConfig):
     modules get observations through the view they trained with (`view_rows`); our own
     algorithms' networks get the core's flat rows."""
     if exp.algorithm not in RLLIB_ALGORITHMS:
+        if exp.model.module == "attention_comm":  # our networks read the flat peers layout
+            return lambda obs, cols: rows_with_peers(obs, core.active(), cols)
         return lambda obs, cols: obs[:, cols].reshape(-1, *obs.shape[2:])
     view = module_view(exp.model.module)
     return lambda obs, cols: view_rows(core, view, obs, cols)

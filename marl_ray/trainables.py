@@ -97,7 +97,7 @@ ACTOR_CRITIC_MODULES = {"modules": MODULES, "global_state_critic": True}
 CORE = {
     "policies": ("shared", "independent", "by_group"),
     "dynamic_agents": True,
-    "modules": ("default", "mlp", "centralized_critic", "action_mask"),
+    "modules": ("default", "mlp", "centralized_critic", "action_mask", "attention_comm"),
     "global_state_critic": True,
 }
 REGISTRY: dict[str, Algorithm] = {

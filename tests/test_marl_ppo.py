@@ -13,6 +13,7 @@ import ray
 import torch
 
 import envs
+from envs.observation_views import rows_with_peers
 from envs.schema import ConfigError
 from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, PolicyRollout
 from marl_ray.algorithms.core.policy_map import policy_groups, slot_policies
@@ -72,7 +73,7 @@ def test_bad_policy_setups_are_refused_with_what_is_allowed():
 
 def test_config_refuses_modules_it_cannot_build_and_uneven_batches():
     with pytest.raises(ConfigError, match="allowed: default, mlp, centralized_critic"):
-        ppo_config(load_experiment(GRID, ["model.module=attention_comm"]))
+        ppo_config(load_experiment(GRID, ["model.module=grid_cnn"]))
     with pytest.raises(ConfigError, match="multiple of the env copies"):
         ppo_config(load_experiment(GRID, ["training.train_batch_size=100"]))
     with pytest.raises(ConfigError, match="ES does not train"):  # one shared network
@@ -326,3 +327,71 @@ def test_a_shared_trunk_feeds_both_heads_in_one_pass():
     assert isinstance(net.critic, torch.nn.Linear)  # only a head of its own
     with pytest.raises(ConfigError, match="needs its own network"):
         PolicyModelConfig(shared_trunk=True, critic_input="global_state")
+
+
+# ---- attention_comm -------------------------------------------------------------------------
+
+ATTENTION = PolicyModelConfig(hidden_sizes=[32], peers=True, embed_size=16, num_heads=2)
+
+
+def test_rows_with_peers_match_a_literal_layout():
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(3, 4, 5)).astype(np.float32)
+    present = rng.random((3, 4)) > 0.3
+    cols = [1, 3]
+    rows = rows_with_peers(obs, present, cols)
+    assert rows.shape == (3 * 2, 5 + 3 * 5 + 3)
+    for e in range(3):
+        for j, c in enumerate(cols):
+            peers = [(c + k) % 4 for k in range(1, 4)]
+            expected = np.concatenate(
+                [obs[e, c], *[obs[e, p] for p in peers], present[e, peers].astype(np.float32)]
+            )
+            np.testing.assert_array_equal(rows[e * 2 + j], expected)
+
+
+def test_attention_comm_never_reads_absent_peers():
+    config = replace(SMALL, env="vehicles", env_config={"max_seconds": 20}, network=ATTENTION)
+    sampler = sampler_for(config, num_envs=4)
+    batch = sampler.rollout(40)["shared"]
+    net = sampler.nets["shared"]
+    rows = batch.obs.flatten(0, 1)
+    d, p = net.row_width, net.num_peers
+    absent = rows[:, d + p * d :] < 0.5
+    assert bool(absent.any())
+    noisy = rows.clone()
+    peer_part = noisy[:, d : d + p * d].reshape(-1, p, d)
+    peer_part[absent] = torch.randn(int(absent.sum()), d) * 1e3
+    noisy[:, d : d + p * d] = peer_part.reshape(-1, p * d)
+    with torch.no_grad():
+        for clean_out, noisy_out in zip(net(rows), net(noisy), strict=True):
+            torch.testing.assert_close(clean_out, noisy_out)
+
+
+def test_attention_comm_is_refused_without_peers():
+    with pytest.raises(ConfigError, match="needs other agents"):
+        build_policies(replace(SMALL, env_config={"num_agents": 1}, network=ATTENTION), "MARL_PPO")
+    with pytest.raises(ConfigError, match="no global-state critic"):
+        PolicyModelConfig(peers=True, critic_input="global_state")
+
+
+def test_cli_trains_and_evaluates_attention_comm(ray_session, tmp_path, capsys):
+    sets = [
+        "env.config={grid_size: 5, num_agents: 3, mode: cooperative}",
+        "model.module=attention_comm",
+        "model.options={embed_size: 16, num_heads: 2, hidden_sizes: [32]}",
+        "stop.training_iteration=1",
+        "stop.metric={}",
+        "training.train_batch_size=256",
+        "training.minibatch_size=128",
+        "resources.num_envs_per_env_runner=8",
+        "resources.num_env_runners=1",
+        "training.extra.updates_per_iteration=1",
+        f"storage_path={tmp_path}",
+    ]
+    assert main(["train", GRID, *[a for s in sets for a in ("--set", s)], "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["algorithm"] == "MARL_PPO" and summary["timesteps"] == 256
+    assert main(["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["episodes"] == 4 and np.isfinite(result["episode_return_mean"])

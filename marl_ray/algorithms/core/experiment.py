@@ -133,4 +133,10 @@ def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelCon
             "critic_input": "global_state" if model.module == "centralized_critic" else "own",
             "initial_log_std": options.get("initial_log_std", 0.0),
         }
+        if model.module == "attention_comm":
+            values |= {
+                "peers": True,
+                "embed_size": options["embed_size"],
+                "num_heads": options["num_heads"],
+            }
     return from_mapping(PolicyModelConfig, {**values, **extra}, where="model.options")

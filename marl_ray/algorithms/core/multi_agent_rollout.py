@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import envs
+from envs.observation_views import rows_with_peers
 from marl_ray.algorithms.core.policy_map import PolicyGroup
 from marl_ray.algorithms.core.policy_network import PolicyNetwork
 from marl_ray.algorithms.core.rollout import EpisodeTracker
@@ -97,6 +98,13 @@ class MultiAgentSampler:
         picked = array[:, list(group.columns)]
         return torch.as_tensor(picked.reshape(-1, *picked.shape[2:]))
 
+    def _input_rows(self, obs: np.ndarray, active: np.ndarray, group: PolicyGroup):
+        """What the group's network reads for core rows `obs` `[E, A, D]`: its rows, or
+        its rows with every peer's row and presence (`attention_comm`)."""
+        if self.nets[group.policy_id].reads_peers:
+            return torch.as_tensor(rows_with_peers(obs, active, list(group.columns)))
+        return self._rows(obs, group)
+
     def _state_rows(self, state: np.ndarray | None, group: PolicyGroup) -> torch.Tensor:
         """The global state `[E, S]` repeated for each of the group's slots: `[E * n, S]`."""
         if state is None:
@@ -114,7 +122,8 @@ class MultiAgentSampler:
             records = {}
             for group in self.groups:
                 net, cols = self.nets[group.policy_id], list(group.columns)
-                rows, state_rows = self._rows(self.obs, group), self._state_rows(state, group)
+                rows = self._input_rows(self.obs, active, group)
+                state_rows = self._state_rows(state, group)
                 params = net.policy(rows)
                 values = net.value(rows, state_rows) if self.acting_values else zeros(rows)
                 dist = net.distribution(params)
@@ -141,7 +150,8 @@ class MultiAgentSampler:
                 truncation_values = torch.zeros(len(mask))
                 if truncated.any():
                     net = self.nets[group.policy_id]
-                    final_rows = self._rows(out.observations, group)[truncated]
+                    final_rows = self._input_rows(out.observations, env.active(), group)
+                    final_rows = final_rows[truncated]
                     final_state_rows = self._state_rows(final_state, group)[truncated]
                     truncation_values[truncated] = net.value(final_rows, final_state_rows)
                 record.update(
@@ -159,7 +169,8 @@ class MultiAgentSampler:
         result = {}
         for group in self.groups:
             net = self.nets[group.policy_id]
-            rows, state_rows = self._rows(self.obs, group), self._state_rows(state, group)
+            rows = self._input_rows(self.obs, env.active(), group)
+            state_rows = self._state_rows(state, group)
             records = steps[group.policy_id]
             stacked = {k: torch.stack([r[k] for r in records]) for k in records[0]}
             result[group.policy_id] = PolicyRollout(

@@ -21,6 +21,7 @@ from torch.distributions import Categorical, Distribution, Independent, Normal
 
 import envs
 from envs.core import flat_bounds
+from envs.observation_views import view_spaces
 from envs.schema import ConfigError, check
 from marl_ray.algorithms.core.networks import ACTIVATIONS, NetworkConfig, build_encoder
 from marl_ray.algorithms.core.policy_map import PolicyGroup, policy_groups
@@ -46,6 +47,11 @@ class PolicyModelConfig:
     shared_trunk: bool = False
     """Actor and critic share the hidden layers (a value head on the actor's trunk): RLlib's
     `vf_share_layers` / the `mlp` module's `shared_trunk`; own-observation critic only."""
+    peers: bool = False
+    """`attention_comm`: the agent attends over the other agents' observations
+    (`attention_network.py`); `embed_size`, `num_heads` size the attention."""
+    embed_size: int = 64
+    num_heads: int = 4
 
     def __post_init__(self) -> None:
         sizes = [*self.hidden_sizes, *(self.critic_hidden_sizes or []), *self.conv_channels]
@@ -54,6 +60,16 @@ class PolicyModelConfig:
             not (self.encoder == "conv" and self.critic_input == "global_state"),
             "encoder: conv reads image observations; the global-state critic reads flat "
             "vectors: use encoder: mlp with centralized_critic",
+        )
+        check(
+            not self.peers or (self.critic_input == "own" and self.encoder == "mlp"),
+            "attention_comm reads flat observations and shares its features with the critic "
+            "(no global-state critic, no conv encoder)",
+        )
+        check(
+            self.embed_size > 0 and self.num_heads > 0 and self.embed_size % self.num_heads == 0,
+            f"embed_size ({self.embed_size}) must be a positive multiple of num_heads "
+            f"({self.num_heads})",
         )
         check(
             not (self.shared_trunk and self.critic_input == "global_state"),
@@ -119,6 +135,9 @@ class PolicyNetwork(nn.Module):
     """`forward(rows, state) -> (distribution parameters, value)`: logits `[N, n]` (masked)
     or Gaussian means and log stds joined `[N, 2k]`; `state` `[N, S]` only for the
     global-state critic."""
+
+    reads_peers = False
+    """Rows come in the peers layout (`rows_with_peers`), not as the agent's core row."""
 
     def __init__(
         self,
@@ -211,13 +230,26 @@ def build_policy_networks(
     from its own offset), torch's global RNG left as it was."""
     if config.critic_input == "global_state" and core.state_space.shape is None:
         raise ConfigError(f"{core.name} has no global state()")
+    if config.peers:
+        if core.num_agents < 2:
+            raise ConfigError(f"attention_comm needs other agents; {core.name} has one")
+        view_spaces(core, "peers")  # every agent observed alike, or a clear error
     state_size = int(np.prod(core.state_space.shape))
     nets = {}
     for index, group in enumerate(groups):
         layout = ObservationLayout.of(core, core.possible_agents[group.columns[0]])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed * 1_000_003 + index)
-            nets[group.policy_id] = PolicyNetwork(layout, group.action_space, state_size, config)
+            if config.peers:
+                from marl_ray.algorithms.core.attention_network import AttentionPolicyNetwork
+
+                nets[group.policy_id] = AttentionPolicyNetwork(
+                    layout, group.action_space, state_size, config, core.num_agents
+                )
+            else:
+                nets[group.policy_id] = PolicyNetwork(
+                    layout, group.action_space, state_size, config
+                )
     return nets
 
 
