@@ -18,6 +18,7 @@ from envs.schema import ConfigError
 from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, PolicyRollout
 from marl_ray.algorithms.core.policy_map import policy_groups, slot_policies
 from marl_ray.algorithms.core.policy_network import PolicyModelConfig, build_policies
+from marl_ray.algorithms.core.transfer import TransferCount, nbytes
 from marl_ray.algorithms.ppo.config import PPOConfig, ppo_config
 from marl_ray.algorithms.ppo.driver import PPODriver
 from marl_ray.algorithms.ppo.learner import PPOLearner
@@ -240,6 +241,16 @@ def test_driver_counts_every_rollout_once_and_replaces_a_killed_worker(ray_sessi
         assert driver.restarts == 1 and driver.workers[1] is not victim
         assert driver.env_steps == driver.updates * config.train_batch_size == 4 * 160
         assert figures["policy_lag"] == 1.0
+        # Bytes handed between actors in the last iteration: one batch per worker, and the
+        # weights loaded for them (whole copies; with lookahead a batch may have been started
+        # on weights its worker already held).
+        weights = nbytes(ray.get(driver.learner.get_weights.remote())[1])
+        assert figures["weights_bytes"] % weights == 0
+        assert 0 < figures["weights_bytes"] <= config.num_workers * weights
+        assert figures["trajectory_bytes"] > 0
+        assert figures["transfer_bytes_per_iteration"] == (
+            figures["weights_bytes"] + figures["trajectory_bytes"]
+        )
     finally:
         driver.stop()
 
@@ -395,3 +406,23 @@ def test_cli_trains_and_evaluates_attention_comm(ray_session, tmp_path, capsys):
     assert main(["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["episodes"] == 4 and np.isfinite(result["episode_return_mean"])
+
+
+def test_transfer_bytes_count_every_array_once():
+    batch = {
+        "a": torch.zeros(3, 4),
+        "b": [np.zeros(5, np.float64), (torch.zeros(2, dtype=torch.int8),)],
+    }
+    assert nbytes(batch) == 3 * 4 * 4 + 5 * 8 + 2
+    count = TransferCount()
+    count.add("trajectory", 100)
+    count.add("weights", 50)
+    count.add("trajectory", 10)
+    figures = count.figures(elapsed_s=2.0)
+    assert figures == {
+        "transfer_bytes_per_iteration": 160.0,
+        "transfer_bytes_per_s": 80.0,
+        "trajectory_bytes": 110.0,
+        "weights_bytes": 50.0,
+    }
+    assert count.figures(1.0)["transfer_bytes_per_iteration"] == 0.0  # counting starts again

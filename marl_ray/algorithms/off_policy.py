@@ -29,6 +29,7 @@ from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.device import select_device
 from marl_ray.algorithms.core.replay import SequenceReplay
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.core.transfer import TransferCount, nbytes
 from marl_ray.algorithms.learner_driver import LearnerDriver
 from marl_ray.algorithms.stall import first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots, DistributedTrainable
@@ -44,6 +45,8 @@ GAUGES = ("env_steps_per_s", "learner_updates_per_s", "replay_size")
 class ChunkInfo(NamedTuple):
     env_steps: int
     episodes: list[EpisodeStats]
+    chunk_bytes: int  # the chunk sent to the replay actor
+    weights_bytes: int  # weights loaded for it (0 when the version had not changed)
 
 
 @ray.remote
@@ -56,12 +59,20 @@ class OffPolicySampler:
     @ray.method(num_returns=2)
     def rollout(self, weights, *args):
         version, state = weights
+        weights_bytes = 0
         if version != self.version:
             self.sampler.set_weights(state)
             self.version = version
+            weights_bytes = nbytes(state)
         before = self.sampler.env_steps
         chunk = self.sampler.rollout(self.length, *args)
-        return chunk, ChunkInfo(self.sampler.env_steps - before, self.sampler.tracker.drain())
+        info = ChunkInfo(
+            self.sampler.env_steps - before,
+            self.sampler.tracker.drain(),
+            nbytes(chunk),
+            weights_bytes,
+        )
+        return chunk, info
 
 
 @ray.remote
@@ -92,7 +103,7 @@ class OffPolicyLearner:
         self.learner = make_learner(config, select_device(config.learner_gpus, "the learner"))
 
     def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        return self.learner.update(batch)
+        return {**self.learner.update(batch), "batch_bytes": nbytes(batch)}
 
     def get_weights(self):
         return self.learner.get_weights()
@@ -142,6 +153,7 @@ class OffPolicyDriver(LearnerDriver):
             self._start_sampler(i)
         self.env_steps = self.chunks = self.updates = self.restarts = 0
         self.window = EpisodeWindow(100)
+        self.transfer = TransferCount()
         self.credit = 0  # updates owed to the chunks sampled
         self.max_credit = config.updates_per_batch * config.num_samplers * 2
         self.update_ref = None
@@ -173,6 +185,7 @@ class OffPolicyDriver(LearnerDriver):
             ref = first_ready(waiting, self.stall_timeout_s, "sampler chunk or update")
             if ref is self.update_ref:
                 stats.append(ray.get(ref))
+                self.transfer.add("replay_batch", stats[-1].pop("batch_bytes"))
                 self.update_ref = None
                 done += 1
                 self.updates += 1
@@ -187,6 +200,7 @@ class OffPolicyDriver(LearnerDriver):
             "learner_updates_per_s": done / elapsed,
             "learner_updates": self.updates,
             **self.extra_figures(),
+            **self.transfer.figures(elapsed),
             **ray.get(self.replay.size.remote()),
             **{k: float(np.mean([s[k] for s in stats])) for k in stats[0]},
         }
@@ -209,6 +223,8 @@ class OffPolicyDriver(LearnerDriver):
             self.idle.append(i)
             return
         self.replay.add.remote(chunk_ref)
+        self.transfer.add("chunk", info.chunk_bytes)
+        self.transfer.add("weights", info.weights_bytes)
         self.chunks += 1
         self.env_steps += info.env_steps
         self.window.extend(info.episodes)

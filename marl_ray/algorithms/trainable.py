@@ -24,6 +24,7 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 import envs
 from marl_ray.algorithms.checkpoint import load_state, save_state
 from marl_ray.algorithms.core.policy_map import SHARED_POLICY
+from marl_ray.algorithms.core.transfer import TRANSFER_GAUGE
 from marl_ray.config import ExperimentConfig
 from marl_ray.metrics import AlgorithmMetrics
 from marl_ray.param_space import experiment_from_param_space
@@ -128,6 +129,10 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         self.metrics.report_result(
             {**result, "training_iteration": self.iteration + 1}, time.perf_counter() - start
         )
+        if TRANSFER_GAUGE in figures:  # bytes our actors handed each other (core/transfer.py)
+            self.metrics.gauge(TRANSFER_GAUGE, "Bytes between actors per second").set(
+                figures[TRANSFER_GAUGE]
+            )
         return result
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:

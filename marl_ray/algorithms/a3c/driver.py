@@ -22,6 +22,7 @@ from marl_ray.algorithms.a3c.config import A3CConfig
 from marl_ray.algorithms.a3c.server import split_policy_weights
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.core.transfer import TransferCount
 from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S, first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
@@ -58,6 +59,7 @@ class A3CDriver:
         self.results_received = 0  # gradient results whose work is counted
         self.window = EpisodeWindow(100)
         self.last_losses: dict[str, float] = {}
+        self.transfer = TransferCount()
         self.in_flight: dict[Any, tuple[int, Any]] = {}
         self.applying: list[Any] = []  # apply_gradients refs not yet checked
         for i in range(n):
@@ -102,6 +104,8 @@ class A3CDriver:
                 self._launch(i, self.ps.get_weights.remote())
                 continue
             self.applying.append(self.ps.apply_gradients.remote(grads_ref, result.version))
+            self.transfer.add("gradient", result.gradient_bytes)
+            self.transfer.add("weights", result.weights_bytes)
             self._launch(i, self.ps.get_weights.remote())
             self._check_applied(wait=False)
             handled += 1
@@ -117,6 +121,7 @@ class A3CDriver:
             "gradients_applied": counters["applied"],
             "dropped_stale_gradients": counters["dropped_stale"],
             "weights_version": counters["version"],
+            **self.transfer.figures(elapsed),
             **{f"{k}_loss": v for k, v in self.last_losses.items()},
         }
         if self.metrics:

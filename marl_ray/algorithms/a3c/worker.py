@@ -14,6 +14,7 @@ from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, Poli
 from marl_ray.algorithms.core.policy_network import PolicyNetwork
 from marl_ray.algorithms.core.returns import n_step_returns
 from marl_ray.algorithms.core.rollout import EpisodeStats
+from marl_ray.algorithms.core.transfer import nbytes
 
 
 class GradientResult(NamedTuple):
@@ -21,6 +22,8 @@ class GradientResult(NamedTuple):
     env_steps: int
     episodes: list[EpisodeStats]
     losses: dict[str, float]
+    gradient_bytes: int  # the gradients returned beside this result
+    weights_bytes: int  # the weights this call received
 
 
 class A3CWorker:
@@ -58,6 +61,8 @@ class A3CWorker:
             self.sampler.env_steps - steps_before,
             self.sampler.tracker.drain(),
             _mean_losses(losses),
+            nbytes(grads),
+            nbytes(state),
         )
         return grads, result
 

@@ -11,6 +11,7 @@ import ray
 from marl_ray.algorithms.core.multi_agent_rollout import MultiAgentSampler, PolicyRollout
 from marl_ray.algorithms.core.policy_network import build_policies
 from marl_ray.algorithms.core.rollout import EpisodeStats
+from marl_ray.algorithms.core.transfer import nbytes
 
 
 class BatchInfo(NamedTuple):
@@ -18,6 +19,8 @@ class BatchInfo(NamedTuple):
     env_steps: int
     agent_steps: int  # agents present, summed over steps
     episodes: list[EpisodeStats]
+    batch_bytes: int  # the batch this call returns
+    weights_bytes: int  # weights loaded for it (0 when the version had not changed)
 
 
 class SamplerHost:
@@ -43,9 +46,11 @@ class SamplerHost:
     def rollout(self, weights) -> tuple[dict[str, PolicyRollout], BatchInfo]:
         """`length` steps with the given `(version, weights)` (loaded when they changed)."""
         version, state = weights
+        weights_bytes = 0
         if version != self.version:
             self.sampler.set_weights(state)
             self.version = version
+            weights_bytes = nbytes(state)
         env_steps, agent_steps = self.sampler.env_steps, self.sampler.agent_steps
         batch = self.sampler.rollout(self.length)
         info = BatchInfo(
@@ -53,6 +58,8 @@ class SamplerHost:
             self.sampler.env_steps - env_steps,
             self.sampler.agent_steps - agent_steps,
             self.sampler.tracker.drain(),
+            nbytes(batch),
+            weights_bytes,
         )
         return batch, info
 

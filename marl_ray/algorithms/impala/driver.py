@@ -21,6 +21,7 @@ from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.policy_set import mean_stats
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.core.sampler_actor import SamplerActor
+from marl_ray.algorithms.core.transfer import TransferCount
 from marl_ray.algorithms.impala.actors import ImpalaLearnerActor
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.learner_driver import LearnerDriver
@@ -64,6 +65,7 @@ class ImpalaDriver(LearnerDriver):
         self.idle: list[int] = []
         self.update_ref = None
         self.updates = 0
+        self.transfer = TransferCount()
         self.weights = self.learner.get_weights.remote()
         for i in range(config.num_actors):
             self._start_actor(i)
@@ -114,6 +116,7 @@ class ImpalaDriver(LearnerDriver):
             "learner_updates": self.updates,
             "queue_depth": len(self.queue),
             "max_queue_depth": self.max_queue_seen,
+            **self.transfer.figures(elapsed),
             **mean_stats(stats),
         }
         if self.metrics:
@@ -132,6 +135,8 @@ class ImpalaDriver(LearnerDriver):
             self._launch_idle()
             return
         self.queue.append((trajectory_ref, info.behaviour_version))
+        self.transfer.add("trajectory", info.batch_bytes)
+        self.transfer.add("weights", info.weights_bytes)
         self.max_queue_seen = max(self.max_queue_seen, len(self.queue))
         self._record(info.env_steps, info.episodes)
         self.idle.append(i)

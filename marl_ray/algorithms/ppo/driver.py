@@ -20,6 +20,7 @@ from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.policy_set import mean_stats
 from marl_ray.algorithms.core.rollout import EpisodeWindow
 from marl_ray.algorithms.core.sampler_actor import SamplerActor
+from marl_ray.algorithms.core.transfer import TransferCount
 from marl_ray.algorithms.learner_driver import LearnerDriver
 from marl_ray.algorithms.ppo.actors import PPOLearnerActor
 from marl_ray.algorithms.ppo.config import PPOConfig
@@ -60,6 +61,7 @@ class PPODriver(LearnerDriver):
         self.env_steps = 0
         self.agent_steps = 0
         self.updates = 0
+        self.transfer = TransferCount()
         self.window = EpisodeWindow(100)
         self.weights = self.learner.get_weights.remote()
         self.pending: dict[int, tuple[Any, Any]] | None = None
@@ -108,6 +110,7 @@ class PPODriver(LearnerDriver):
             "learner_updates_per_s": len(stats) / elapsed,
             "learner_updates": self.updates,
             "agent_steps_lifetime": self.agent_steps,
+            **self.transfer.figures(elapsed),
             **mean_stats(stats),
         }
         if self.metrics:
@@ -120,6 +123,8 @@ class PPODriver(LearnerDriver):
         batches, infos = self._collect(launched, weights)
         self.pending = self._launch(weights) if self.config.lookahead else None
         for info in infos:
+            self.transfer.add("trajectory", info.batch_bytes)
+            self.transfer.add("weights", info.weights_bytes)
             self.env_steps += info.env_steps
             self.agent_steps += info.agent_steps
             self.window.extend(info.episodes)
