@@ -121,6 +121,11 @@ NODE_LOSS = {
         None,
     ),
     "ES": ("tune_configs/es_grid_world.yaml", ["stop.metric={}", "stop.time_total_s=null"], None),
+    "QMIX": (
+        "tune_configs/qmix_two_step.yaml",
+        ["stop.time_total_s=null", "training.extra.updates_per_iteration=20"],
+        None,
+    ),
 }
 
 
@@ -191,3 +196,28 @@ def test_training_survives_losing_the_worker_node(two_nodes, tmp_path, algorithm
 
     result = evaluate_checkpoint(summary.checkpoint, episodes=4)
     assert result.episodes == 4
+
+
+def test_a_node_added_back_after_a_loss_takes_new_actors(two_nodes, tmp_path):
+    """The worker node dies, a new one joins (as an autoscaler would add it): the next
+    SPREAD trial places actors on the new node."""
+    cluster, worker = two_nodes
+    cluster.remove_node(worker, allow_graceful=False)
+    cluster.add_node(num_cpus=2, resources={"worker_node": 1})
+    cluster.wait_for_nodes()
+    nodes = _node_ids()
+    assert nodes["worker_node"] != worker.node_id
+    exp = load_experiment(
+        PPO,
+        [
+            *SMALL,
+            "resources.placement_strategy=SPREAD",
+            "stop.training_iteration=1",
+            f"storage_path={tmp_path}",
+        ],
+    )
+    watch = ActorNodes("marl_ppo/")
+    summary = run_experiment(exp, verbose=0)
+    seen = watch.stop()
+    assert summary.training_iterations == 1
+    assert nodes["worker_node"] in set(seen.values()), seen
