@@ -297,24 +297,37 @@ def test_trainable_checkpoint_round_trip_and_fake_gpu(ray_session, tmp_path):
         second.stop()
 
 
-def test_cli_trains_and_evaluates_mappo_by_group_on_the_smart_grid(ray_session, tmp_path, capsys):
-    sets = [
-        "env.name=smart_grid",
-        "env.config={}",
-        "multi_agent.policies=by_group",
-        "model.module=centralized_critic",
-        "stop.training_iteration=1",
-        "stop.metric={}",
-        "tune.metric=episode_return_mean",
-        "training.train_batch_size=384",
-        "training.minibatch_size=256",
-        "resources.num_envs_per_env_runner=8",
-        "resources.num_env_runners=1",
-        "training.extra.updates_per_iteration=1",
-        f"storage_path={tmp_path}",
-    ]
+ONE_SMALL_ITERATION = [
+    "stop.training_iteration=1",
+    "stop.metric={}",
+    "resources.num_envs_per_env_runner=8",
+    "resources.num_env_runners=1",
+    "training.extra.updates_per_iteration=1",
+]
+
+
+def train_one_iteration(capsys, sets: list[str]) -> dict:
+    """`marl-ray train` of the grid world file with one small iteration and `sets`; its
+    JSON summary."""
+    sets = [*ONE_SMALL_ITERATION, *sets]
     assert main(["train", GRID, *[a for s in sets for a in ("--set", s)], "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_cli_trains_and_evaluates_mappo_by_group_on_the_smart_grid(ray_session, tmp_path, capsys):
+    summary = train_one_iteration(
+        capsys,
+        [
+            "env.name=smart_grid",
+            "env.config={}",
+            "multi_agent.policies=by_group",
+            "model.module=centralized_critic",
+            "tune.metric=episode_return_mean",
+            "training.train_batch_size=384",
+            "training.minibatch_size=256",
+            f"storage_path={tmp_path}",
+        ],
+    )
     assert summary["algorithm"] == "MARL_PPO" and summary["timesteps"] == 384
     args = ["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]
     for extra in ([], ["--explore", "--render", str(tmp_path / "day.png")]):
@@ -387,21 +400,17 @@ def test_attention_comm_is_refused_without_peers():
 
 
 def test_cli_trains_and_evaluates_attention_comm(ray_session, tmp_path, capsys):
-    sets = [
-        "env.config={grid_size: 5, num_agents: 3, mode: cooperative}",
-        "model.module=attention_comm",
-        "model.options={embed_size: 16, num_heads: 2, hidden_sizes: [32]}",
-        "stop.training_iteration=1",
-        "stop.metric={}",
-        "training.train_batch_size=256",
-        "training.minibatch_size=128",
-        "resources.num_envs_per_env_runner=8",
-        "resources.num_env_runners=1",
-        "training.extra.updates_per_iteration=1",
-        f"storage_path={tmp_path}",
-    ]
-    assert main(["train", GRID, *[a for s in sets for a in ("--set", s)], "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = train_one_iteration(
+        capsys,
+        [
+            "env.config={grid_size: 5, num_agents: 3, mode: cooperative}",
+            "model.module=attention_comm",
+            "model.options={embed_size: 16, num_heads: 2, hidden_sizes: [32]}",
+            "training.train_batch_size=256",
+            "training.minibatch_size=128",
+            f"storage_path={tmp_path}",
+        ],
+    )
     assert summary["algorithm"] == "MARL_PPO" and summary["timesteps"] == 256
     assert main(["evaluate", summary["checkpoint"], "--episodes", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
