@@ -183,6 +183,7 @@ def test_compare_trains_evaluates_resumes_and_reports(ray_session, tmp_path, cap
     for name in ("mappo", "ippo"):
         assert len(figures["evaluation success_rate (greedy)"][name]["values"]) == 2
         assert figures["env steps"][name]["values"] == [512.0, 512.0]
+        assert all(v > 0 for v in figures["learner updates/s"][name]["values"])
         assert len(figures["evaluation success_rate (sampled)"][name]["values"]) == 2
     evaluation = json.loads((folder / EVALUATION_FILE).read_text())
     first = evaluation["mappo"]["0"]["greedy"]

@@ -34,6 +34,8 @@ GRID_POINTS = 50
 FILES = ("comparison.md", "comparison.json", "marl_eval.json", "curves.png", "profile.png")
 
 
+LEARNER_UPDATES = "learners/learner_updates_per_s"
+"""Our algorithms' learner updates per second in a trial's progress (iteration means)."""
 THROUGHPUT_LABELS = ("env steps", "wall time", "learner updates")
 """Report labels of how fast a run went, not how well it learned (no probability of
 improvement is computed on them)."""
@@ -89,9 +91,9 @@ def run_figures(spec: CompareSpec, run: Run) -> dict[str, float | None]:
     out["env steps"] = steps
     out["wall time (s)"] = seconds
     out["env steps/s"] = steps / seconds if steps and seconds else None
-    if run.progress is not None and "learner_updates_per_s" in run.progress:
-        updates = run.progress["learner_updates_per_s"].dropna()
-        out["learner updates/s"] = finite_or_none(updates.mean()) if len(updates) else None
+    updates = run.progress.get(LEARNER_UPDATES) if run.progress is not None else None
+    if updates is not None and len(updates.dropna()):
+        out["learner updates/s"] = finite_or_none(updates.dropna().mean())
     return out
 
 
