@@ -23,6 +23,7 @@ from pathlib import Path
 import ray
 from scripted_comparison import learned_measure, random_returns, scripted_measure, train
 
+from marl_ray.compare.report import LEARNER_UPDATES
 from marl_ray.evaluate import evaluate_checkpoint
 from marl_ray.results import read_progress
 
@@ -30,10 +31,11 @@ from marl_ray.results import read_progress
 def throughput(checkpoint: str) -> dict[str, float]:
     """Mean sampler env steps/s and learner updates/s over the trial's iterations."""
     progress = read_progress(Path(checkpoint).parent)
+    columns = {"env_steps_per_s": "env_steps_per_s", "learner_updates_per_s": LEARNER_UPDATES}
     return {
-        key: round(float(progress[key].mean()), 1)
-        for key in ("env_steps_per_s", "learner_updates_per_s")
-        if progress is not None and key in progress
+        name: round(float(progress[column].mean()), 1)
+        for name, column in columns.items()
+        if progress is not None and column in progress
     }
 
 
