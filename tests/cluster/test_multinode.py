@@ -86,21 +86,27 @@ def _node_ids() -> dict[str, str]:
     return out
 
 
-def test_spread_places_a_trials_actors_on_both_nodes(two_nodes, tmp_path):
-    nodes = _node_ids()
+def spread_ppo_trial(tmp_path, iterations: int) -> dict[str, str]:
+    """A MARL_PPO trial with SPREAD placement; the node of each of its named actors."""
     exp = load_experiment(
         PPO,
         [
             *SMALL,
             "resources.placement_strategy=SPREAD",
-            "stop.training_iteration=3",
+            f"stop.training_iteration={iterations}",
             f"storage_path={tmp_path}",
         ],
     )
     watch = ActorNodes("marl_ppo/")
     summary = run_experiment(exp, verbose=0)
     seen = watch.stop()
-    assert summary.training_iterations == 3
+    assert summary.training_iterations == iterations
+    return seen
+
+
+def test_spread_places_a_trials_actors_on_both_nodes(two_nodes, tmp_path):
+    nodes = _node_ids()
+    seen = spread_ppo_trial(tmp_path, iterations=3)
     roles = {name.rsplit("/", 1)[1]: node for name, node in seen.items()}
     assert {"learner", "worker-0", "worker-1"} <= set(roles), roles
     # Four bundles (trial, learner, 2 workers) spread over two nodes: both nodes hold actors.
@@ -217,17 +223,5 @@ def test_a_node_added_back_after_a_loss_takes_new_actors(two_nodes, tmp_path):
     cluster.wait_for_nodes()
     nodes = _node_ids()
     assert nodes["worker_node"] != worker.node_id
-    exp = load_experiment(
-        PPO,
-        [
-            *SMALL,
-            "resources.placement_strategy=SPREAD",
-            "stop.training_iteration=1",
-            f"storage_path={tmp_path}",
-        ],
-    )
-    watch = ActorNodes("marl_ppo/")
-    summary = run_experiment(exp, verbose=0)
-    seen = watch.stop()
-    assert summary.training_iterations == 1
+    seen = spread_ppo_trial(tmp_path, iterations=1)
     assert nodes["worker_node"] in set(seen.values()), seen
