@@ -315,7 +315,7 @@ def play(core, act, episodes: int, seed: int, on_step=None) -> list[Episode]:
     sums: dict[str, np.ndarray] = {}
     finished: list[Episode] = []
     while len(finished) < episodes:
-        active = core.active()
+        active = core.active() if restart else None
         out = core.step(act(obs, rng))
         if restart:
             restart(history_starts(out, active))
@@ -357,7 +357,7 @@ def module_input(core, exp: ExperimentConfig):
     modules get observations through the view they trained with (`view_rows`); our own
     algorithms' networks get the core's flat rows."""
     if exp.algorithm not in RLLIB_ALGORITHMS:
-        if exp.model.module == "attention_comm":  # our networks read the flat peers layout
+        if module_view(exp.model.module) == "peers":  # ours read the flat peers layout
             return lambda obs, cols: rows_with_peers(obs, core.active(), cols)
         return lambda obs, cols: obs[:, cols].reshape(-1, *obs.shape[2:])
     view = module_view(exp.model.module)

@@ -24,7 +24,9 @@ class AttentionPolicyNetwork(PolicyNetwork):
     reads_peers = True
 
     def __init__(self, layout, action_space, state_size, config, num_agents: int):
-        super().__init__(layout, action_space, state_size, config)
+        nn.Module.__init__(self)  # not PolicyNetwork's: no MLP actor and critic to build
+        out = self._set_up_rows_and_actions(layout, action_space, config)
+        self.global_state = False  # samplers ask whether to fetch state(): never needed
         self.row_width = len(layout.obs_index) + len(layout.mask_index)
         self.num_peers = num_agents - 1
         obs_size = len(layout.obs_index)
@@ -38,7 +40,7 @@ class AttentionPolicyNetwork(PolicyNetwork):
             layers += [nn.Linear(size, hidden), act()]
             size = hidden
         self.trunk = nn.Sequential(*layers)
-        self.pi_head = nn.Linear(size, self.actor[1].out_features)
+        self.pi_head = nn.Linear(size, out)
         self.value_head = nn.Linear(size, 1)
         for module in (*self.embed, *self.trunk):
             if isinstance(module, nn.Linear):
@@ -48,7 +50,6 @@ class AttentionPolicyNetwork(PolicyNetwork):
         nn.init.orthogonal_(self.value_head.weight, 1.0)
         for head in (self.pi_head, self.value_head):
             nn.init.zeros_(head.bias)
-        del self.actor, self.critic  # the attention trunk and its heads replace them
 
     def features(self, rows: torch.Tensor) -> torch.Tensor:
         """`[N, H]`: the trunk's output for rows in the peers layout."""

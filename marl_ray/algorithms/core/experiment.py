@@ -121,7 +121,7 @@ def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelCon
         "shared_trunk": model.vf_share_layers,
     }
     if model.module != "default":
-        from marl_ray.rllib.modules import module_options
+        from marl_ray.rllib.modules import module_options, module_view
 
         options = module_options(model.module, model.options)
         values = {
@@ -133,7 +133,7 @@ def policy_model(exp: ExperimentConfig, extra: dict[str, Any]) -> PolicyModelCon
             "critic_input": "global_state" if model.module == "centralized_critic" else "own",
             "initial_log_std": options.get("initial_log_std", 0.0),
         }
-        if model.module == "attention_comm":
+        if module_view(model.module) == "peers":  # attention_comm
             values |= {
                 "peers": True,
                 "embed_size": options["embed_size"],

@@ -147,11 +147,30 @@ class PolicyNetwork(nn.Module):
         config: PolicyModelConfig,
     ):
         super().__init__()
+        out = self._set_up_rows_and_actions(layout, action_space, config)
+        obs_size = len(layout.obs_index)
+        self.actor = _trunk_and_head(layout.obs_shape, config.hidden_sizes, config, out, 0.01)
+        self.global_state = config.critic_input == "global_state"
+        self.shared_trunk = config.shared_trunk
+        if self.shared_trunk:  # a value head on the actor's trunk
+            self.critic = nn.Linear(self.actor[1].in_features, 1)
+            nn.init.orthogonal_(self.critic.weight, 1.0)
+            nn.init.zeros_(self.critic.bias)
+        else:
+            critic_shape = (state_size + obs_size,) if self.global_state else layout.obs_shape
+            critic_hidden = config.critic_hidden_sizes or config.hidden_sizes
+            self.critic = _trunk_and_head(critic_shape, critic_hidden, config, 1, 1.0)
+
+    def _set_up_rows_and_actions(
+        self, layout: ObservationLayout, action_space: gym.Space, config: PolicyModelConfig
+    ) -> int:
+        """What every policy network reads of a row (observation and action-mask indices)
+        and its action distribution (Gaussian log stds for Box); returns the actor head's
+        output size."""
         self.config = config
         self.register_buffer("obs_index", torch.tensor(layout.obs_index), persistent=False)
         self.register_buffer("mask_index", torch.tensor(layout.mask_index, dtype=torch.long),
                              persistent=False)  # fmt: skip
-        obs_size = len(layout.obs_index)
         if isinstance(action_space, gym.spaces.Discrete):
             self.discrete, out = True, int(action_space.n)
             if layout.masked and len(layout.mask_index) != out:
@@ -169,17 +188,7 @@ class PolicyNetwork(nn.Module):
             raise ConfigError(f"actions must be Discrete or a 1-D Box, got {action_space}")
         self.masked = layout.masked
         self.obs_shape = layout.obs_shape
-        self.actor = _trunk_and_head(layout.obs_shape, config.hidden_sizes, config, out, 0.01)
-        self.global_state = config.critic_input == "global_state"
-        self.shared_trunk = config.shared_trunk
-        if self.shared_trunk:  # a value head on the actor's trunk
-            self.critic = nn.Linear(self.actor[1].in_features, 1)
-            nn.init.orthogonal_(self.critic.weight, 1.0)
-            nn.init.zeros_(self.critic.bias)
-        else:
-            critic_shape = (state_size + obs_size,) if self.global_state else layout.obs_shape
-            critic_hidden = config.critic_hidden_sizes or config.hidden_sizes
-            self.critic = _trunk_and_head(critic_shape, critic_hidden, config, 1, 1.0)
+        return out
 
     def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
         """The observation proper of core rows `[N, D]`, in its own shape `[N, *obs_shape]`."""
