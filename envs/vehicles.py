@@ -538,28 +538,29 @@ class Vehicles(BatchedEnv):
         return x, y, h, v, box_dist, in_box, there, route, vid
 
     def _relative(self):
-        """Other vehicles in each slot's ego frame: forward, left `[E, K, N]`, relative
-        heading, distance (inf for itself and absent vehicles)."""
+        """For each occupied slot (rows `e, i` = the nonzero of `present`), every vehicle in its
+        ego frame: forward, left `[P, N]`, relative heading, distance (inf for itself and
+        absent vehicles). Empty slots observe nothing, so they get no rows."""
         if self._relative_cache is None:
             x, y, h, _, _, _, there, _, _ = self._scene()
             self._relative_cache = self._compute_relative(x, y, h, there)
         return self._relative_cache
 
     def _compute_relative(self, x, y, h, there):
-        k = self.config.slots
-        dx, dy = x[:, None, :] - x[:, :k, None], y[:, None, :] - y[:, :k, None]
-        c, s = np.cos(h[:, :k, None]), np.sin(h[:, :k, None])
+        e, i = np.nonzero(self.present)
+        dx, dy = x[e] - x[e, i][:, None], y[e] - y[e, i][:, None]
+        c, s = np.cos(h[e, i])[:, None], np.sin(h[e, i])[:, None]
         forward, left = c * dx + s * dy, -s * dx + c * dy
-        dh = h[:, None, :] - h[:, :k, None]
-        dist = np.hypot(dx, dy)
-        others = there[:, None, :] & ~np.eye(k, x.shape[1], dtype=bool)
-        return forward, left, dh, np.where(others, dist, np.inf)
+        dh = h[e] - h[e, i][:, None]
+        others = there[e]
+        others[np.arange(len(e)), i] = False
+        return e, i, forward, left, dh, np.where(others, np.hypot(dx, dy), np.inf)
 
     def _gap_ahead(self):
         """Bumper gap to, and speed of, the nearest vehicle ahead in the lane `[E, K]`
-        (inf and own speed when none)."""
+        (inf and own speed when none, and for empty slots)."""
         v = self._scene()[3]
-        forward, left, dh, dist = self._relative()
+        e, i, forward, left, dh, dist = self._relative()
         ahead = (
             np.isfinite(dist)
             & (forward > 0)
@@ -567,12 +568,13 @@ class Vehicles(BatchedEnv):
             & (np.cos(dh) > 0.5)
         )
         gaps = np.where(ahead, forward - self.config.vehicle_length, np.inf)
-        nearest = gaps.argmin(axis=2)
-        gap = np.take_along_axis(gaps, nearest[..., None], 2)[..., 0]
-        speed = np.take_along_axis(
-            np.broadcast_to(v[:, None, :], gaps.shape), nearest[..., None], 2
-        )
-        return gap, np.where(np.isfinite(gap), speed[..., 0], self.v)
+        nearest = gaps.argmin(axis=1)
+        row_gap = gaps[np.arange(len(e)), nearest]
+        gap = np.full(self.present.shape, np.inf)
+        gap[e, i] = row_gap
+        speed = self.v.copy()
+        speed[e, i] = np.where(np.isfinite(row_gap), v[e, nearest], self.v[e, i])
+        return gap, speed
 
     def _own_observations(self) -> np.ndarray:
         """`[E, K, own_features]`: each slot's own features (the first part of its row)."""
@@ -599,18 +601,16 @@ class Vehicles(BatchedEnv):
         c = self.config
         k, n_near, radius = c.slots, c.k_nearest, c.sensing_radius
         _, _, _, v, box_dist, in_box, _, route, vid = self._scene()
-        forward, left, dh, dist = self._relative()
+        e, i, forward, left, dh, dist = self._relative()
         own = self._own_observations()
-        # Neighbours of the occupied slots only (empty slots observe zeros): P rows (copy,
-        # slot), each with its `n_near` nearest others in `order` `[P, n_near]`.
-        e, i = np.nonzero(self.present)
-        d = dist[e, i]
-        order = np.argsort(d, axis=1, kind="stable")[:, :n_near]
+        # Each occupied slot's row (copy e, slot i) with its `n_near` nearest others in
+        # `order` `[P, n_near]`; empty slots observe zeros.
+        order = np.argsort(dist, axis=1, kind="stable")[:, :n_near]
         rows, others = np.arange(len(e))[:, None], (e[:, None], order)
-        picked_dh = dh[e, i][rows, order]
+        picked_dh = dh[rows, order]
         features = np.empty((len(e), n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
-        features[..., 0] = np.clip(forward[e, i][rows, order] / radius, -1, 1)
-        features[..., 1] = np.clip(left[e, i][rows, order] / radius, -1, 1)
+        features[..., 0] = np.clip(forward[rows, order] / radius, -1, 1)
+        features[..., 1] = np.clip(left[rows, order] / radius, -1, 1)
         features[..., 2] = np.cos(picked_dh)
         features[..., 3] = np.sin(picked_dh)
         features[..., 4] = v[others] / c.v_max
@@ -619,11 +619,13 @@ class Vehicles(BatchedEnv):
         features[..., 7] = self.conflicts[self.route[e, i][:, None], route[others]]
         features[..., 8] = vid[others] < self.vid[e, i][:, None]
         features[..., 9] = 1.0
-        features *= (d[rows, order] <= radius)[..., None]
-        near = np.zeros((self.num_envs, k, n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
-        near[e, i] = features
-        obs = np.concatenate([own, near.reshape(self.num_envs, k, -1)], axis=2)
-        return np.where(self.present[..., None], obs, 0.0).astype(np.float32)
+        features *= (dist[rows, order] <= radius)[..., None]
+        obs = np.zeros(
+            (self.num_envs, k, self.own_features + n_near * NEIGHBOUR_FEATURES), np.float32
+        )
+        obs[e, i, : self.own_features] = own[e, i]
+        obs[e, i, self.own_features :] = features.reshape(len(e), -1)
+        return obs
 
     def state(self) -> np.ndarray:
         """Every slot's own features (zeros for empty slots), concatenated."""

@@ -31,7 +31,7 @@ from marl_ray.algorithms.core.replay import SequenceReplay
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.core.transfer import TransferCount, nbytes
 from marl_ray.algorithms.learner_driver import LearnerDriver
-from marl_ray.algorithms.stall import first_ready
+from marl_ray.algorithms.stall import WorkClock, first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots, DistributedTrainable
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -152,6 +152,7 @@ class OffPolicyDriver(LearnerDriver):
         for i in range(config.num_samplers):
             self._start_sampler(i)
         self.env_steps = self.chunks = self.updates = self.restarts = 0
+        self.work = WorkClock()
         self.window = EpisodeWindow(100)
         self.transfer = TransferCount()
         self.credit = 0  # updates owed to the chunks sampled
@@ -217,11 +218,13 @@ class OffPolicyDriver(LearnerDriver):
         try:
             info = ray.get(info_ref)
         except ray.exceptions.RayActorError as exc:
+            self.work.check(self.stall_timeout_s, "sampler chunk")
             self.restarts += 1
             logger.warning("sampler %d died (%s); starting a replacement", i, exc)
             self._start_sampler(i)
             self.idle.append(i)
             return
+        self.work.worked()
         self.replay.add.remote(chunk_ref)
         self.transfer.add("chunk", info.chunk_bytes)
         self.transfer.add("weights", info.weights_bytes)

@@ -23,7 +23,13 @@ from marl_ray.algorithms.a3c.server import split_policy_weights
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.core.transfer import TransferCount
-from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S, first_ready
+from marl_ray.algorithms.stall import (
+    DEFAULT_STALL_TIMEOUT_S,
+    WorkClock,
+    all_ready,
+    first_ready,
+    get_within,
+)
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -55,6 +61,7 @@ class A3CDriver:
         self.workers: list[Any] = [None] * n
         self.names = ActorNames(name_prefix, "worker")
         self.restarts = 0
+        self.work = WorkClock()
         self.env_steps = 0
         self.results_received = 0  # gradient results whose work is counted
         self.window = EpisodeWindow(100)
@@ -81,6 +88,7 @@ class A3CDriver:
         self.in_flight[result_ref] = (i, grads_ref)
 
     def _replace(self, i: int, error: Exception) -> None:
+        self.work.check(self.stall_timeout_s, "A3C gradient")
         self.restarts += 1
         logger.warning("A3C worker %d died (%s); starting a replacement", i, error)
         self._start_worker(i)
@@ -103,6 +111,7 @@ class A3CDriver:
                 self._replace(i, exc)
                 self._launch(i, self.ps.get_weights.remote())
                 continue
+            self.work.worked()
             self.applying.append(self.ps.apply_gradients.remote(grads_ref, result.version))
             self.transfer.add("gradient", result.gradient_bytes)
             self.transfer.add("weights", result.weights_bytes)
@@ -113,7 +122,7 @@ class A3CDriver:
             self._record(result.env_steps, result.episodes)
             self.last_losses = result.losses
         self._check_applied(wait=True)
-        counters = ray.get(self.ps.counters.remote())
+        counters = get_within(self.ps.counters.remote(), self.stall_timeout_s, "A3C counter")
         elapsed = time.time() - start
         figures = {
             "env_steps_per_s": (self.env_steps - steps_before) / elapsed,
@@ -130,13 +139,15 @@ class A3CDriver:
 
     def _check_applied(self, wait: bool) -> None:
         """Raises the server's error if one of its `apply_gradients` calls failed; with
-        `wait`, waits for every call sent so far."""
+        `wait`, waits for every call sent so far (`ActorsStalled` if they do not finish
+        within the stall timeout: their gradients may have been on a lost node)."""
         if not self.applying:
             return
-        timeout = None if wait else 0
-        done, self.applying = ray.wait(
-            self.applying, num_returns=len(self.applying), timeout=timeout
-        )
+        if wait:
+            done = all_ready(self.applying, self.stall_timeout_s, "A3C gradient application")
+            self.applying = []
+        else:
+            done, self.applying = ray.wait(self.applying, num_returns=len(self.applying), timeout=0)
         try:
             ray.get(done)
         except ray.exceptions.RayError:
@@ -192,11 +203,13 @@ class A3CDriver:
         """Discards work begun on other weights (after a restore) and starts afresh."""
         pending = dict(self.in_flight)
         self.in_flight.clear()
-        ray.wait(list(pending), num_returns=len(pending))
+        ray.wait(list(pending), num_returns=len(pending), timeout=self.stall_timeout_s)
         weights = self.ps.get_weights.remote()
         for i, _ in pending.values():
             try:
-                ray.get(self.workers[i].__ray_ready__.remote())
+                get_within(
+                    self.workers[i].__ray_ready__.remote(), self.stall_timeout_s, "A3C worker"
+                )
             except ray.exceptions.RayActorError as exc:
                 self._replace(i, exc)
             self._launch(i, weights)

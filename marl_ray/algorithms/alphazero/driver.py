@@ -31,6 +31,12 @@ from marl_ray.algorithms.alphazero.learner import cpu_weights
 from marl_ray.algorithms.alphazero.network import PolicyValueNet
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
+from marl_ray.algorithms.stall import (
+    DEFAULT_STALL_TIMEOUT_S,
+    WorkClock,
+    first_ready,
+    get_within,
+)
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -39,6 +45,8 @@ TRAINER_CPUS = 1.0
 
 
 class AlphaZeroDriver:
+    stall_timeout_s = DEFAULT_STALL_TIMEOUT_S
+
     def __init__(
         self,
         config: AlphaZeroConfig,
@@ -71,6 +79,7 @@ class AlphaZeroDriver:
             ).remote(config, self.best, inference_gpus)
         self.workers: list[Any] = [None] * config.num_workers
         self.names = ActorNames(name_prefix, "self_play")
+        self.work = WorkClock()
         for i in range(config.num_workers):
             self._start_worker(i)
         self.window = EpisodeWindow(100)
@@ -85,6 +94,7 @@ class AlphaZeroDriver:
         ).remote(self.config, seed_index, self.best, self.inference)
 
     def _replace(self, i: int, error: Exception) -> None:
+        self.work.check(self.stall_timeout_s, "AlphaZero self-play")
         self.restarts += 1
         logger.warning("self-play actor %d died (%s); starting a replacement", i, error)
         self._start_worker(i)
@@ -99,8 +109,9 @@ class AlphaZeroDriver:
         if self.replay_size >= cfg.min_replay:
             training = self.trainer.train.remote(self.replay, cfg.train_steps_per_iteration)
         stats = self._self_play()
-        losses = ray.get(training) if training is not None else {}
-        self.replay_size = ray.get(self.replay.size.remote())
+        wait = self.stall_timeout_s
+        losses = get_within(training, wait, "AlphaZero training") if training is not None else {}
+        self.replay_size = get_within(self.replay.size.remote(), wait, "AlphaZero replay size")
         self.iterations += 1
         evaluation: dict[str, Any] = {}
         if training is not None and self.iterations % cfg.eval_interval == 0:
@@ -137,10 +148,11 @@ class AlphaZeroDriver:
         }
         stats = []
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            i = pending.pop(ready[0])
+            ready = first_ready(list(pending), self.stall_timeout_s, "AlphaZero self-play")
+            i = pending.pop(ready)
             try:
-                stats.append(ray.get(ready[0]))
+                stats.append(ray.get(ready))
+                self.work.worked()
             except ray.exceptions.RayActorError as exc:
                 self._replace(i, exc)
                 pending[self.workers[i].play.remote(todo[i], self.replay)] = i

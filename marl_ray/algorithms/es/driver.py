@@ -27,7 +27,7 @@ from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.es.actors import ESWorkerActor
 from marl_ray.algorithms.es.config import ESConfig
 from marl_ray.algorithms.es.model import ESModel, ObsStats, Update
-from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S, first_ready
+from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S, WorkClock, first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -61,6 +61,7 @@ class ESDriver:
         self.workers: list[Any] = [None] * config.num_workers
         self.names = ActorNames(name_prefix, "worker")
         self.restarts = 0
+        self.work = WorkClock()
         self.generations = 0
         self.env_steps = 0
         self.evaluations = 0
@@ -75,6 +76,7 @@ class ESDriver:
         ).remote(self.config, self.noise_ref, self.model.state_dict(), seed_index)
 
     def _replace(self, i: int, error: Exception) -> None:
+        self.work.check(self.stall_timeout_s, "ES evaluation")
         self.restarts += 1
         logger.warning("ES worker %d died (%s); starting a replacement", i, error)
         self._start_worker(i)
@@ -131,6 +133,7 @@ class ESDriver:
                     self._replace(i, exc)
                 todo.append(chunk)  # dispatched again, to the replacement or another worker
             else:
+                self.work.worked()
                 received += _size(result)
                 results.append(result)
             if todo:

@@ -25,7 +25,7 @@ from marl_ray.algorithms.core.transfer import TransferCount
 from marl_ray.algorithms.impala.actors import ImpalaLearnerActor
 from marl_ray.algorithms.impala.config import ImpalaConfig
 from marl_ray.algorithms.learner_driver import LearnerDriver
-from marl_ray.algorithms.stall import first_ready
+from marl_ray.algorithms.stall import WorkClock, first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -56,6 +56,7 @@ class ImpalaDriver(LearnerDriver):
         self.actors: list[Any] = [None] * config.num_actors
         self.names = ActorNames(name_prefix, "actor")
         self.restarts = 0
+        self.work = WorkClock()
         self.env_steps = 0
         self.trajectories = 0
         self.window = EpisodeWindow(100)
@@ -128,12 +129,14 @@ class ImpalaDriver(LearnerDriver):
         try:
             info = ray.get(info_ref)
         except ray.exceptions.RayActorError as exc:
+            self.work.check(self.stall_timeout_s, "IMPALA rollout")
             self.restarts += 1
             logger.warning("IMPALA actor %d died (%s); starting a replacement", i, exc)
             self._start_actor(i)
             self.idle.append(i)
             self._launch_idle()
             return
+        self.work.worked()
         self.queue.append((trajectory_ref, info.behaviour_version))
         self.transfer.add("trajectory", info.batch_bytes)
         self.transfer.add("weights", info.weights_bytes)

@@ -24,7 +24,7 @@ from marl_ray.algorithms.core.transfer import TransferCount
 from marl_ray.algorithms.learner_driver import LearnerDriver
 from marl_ray.algorithms.ppo.actors import PPOLearnerActor
 from marl_ray.algorithms.ppo.config import PPOConfig
-from marl_ray.algorithms.stall import get_within
+from marl_ray.algorithms.stall import WorkClock, get_within
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -58,6 +58,7 @@ class PPODriver(LearnerDriver):
         for i in range(config.num_workers):
             self._start_worker(i)
         self.restarts = 0
+        self.work = WorkClock()
         self.env_steps = 0
         self.agent_steps = 0
         self.updates = 0
@@ -92,11 +93,13 @@ class PPODriver(LearnerDriver):
             try:
                 info = get_within(info_ref, self.stall_timeout_s, "PPO rollout")
             except ray.exceptions.RayActorError as exc:
+                self.work.check(self.stall_timeout_s, "PPO rollout")
                 self.restarts += 1
                 logger.warning("PPO worker %d died (%s); starting a replacement", i, exc)
                 self._start_worker(i)
                 launched[i] = self.workers[i].rollout.remote(weights)
                 continue
+            self.work.worked()
             batches.append(batch_ref)
             infos.append(info)
         return batches, infos
