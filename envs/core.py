@@ -102,7 +102,8 @@ class BatchedEnv(abc.ABC):
         final_observations = observations
         if done.any() and self.autoreset:
             final_observations = observations.copy()
-            observations = self.reset_copies(done)
+            self._reset_copies(done)
+            observations[done] = self._observe_copies(np.flatnonzero(done))
         return BatchStep(
             observations, rewards, terminated, truncated, final_observations, done, infos
         )
@@ -193,6 +194,12 @@ class BatchedEnv(abc.ABC):
     @abc.abstractmethod
     def _observe(self) -> np.ndarray:
         """Current observations `[E, A, ...]`."""
+
+    def _observe_copies(self, copies: np.ndarray) -> np.ndarray:
+        """Current observations of the copies at indices `copies` `[M, A, ...]` (after some
+        copies were reset). Observes every copy; an env whose observation is costly may
+        observe only these."""
+        return self._observe()[copies]
 
     # ---- helpers ----------------------------------------------------------------------
 

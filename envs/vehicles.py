@@ -65,6 +65,7 @@ conflicting vehicle that entered the zone before it has left the box).
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
@@ -596,6 +597,28 @@ class Vehicles(BatchedEnv):
             own[..., OWN_FEATURES] = blockers == 0
             own[..., OWN_FEATURES + 1] = np.minimum(blockers / 4.0, 1.0)
         return own
+
+    PER_COPY_STATE = (
+        "present",
+        "leaving",
+        "route",
+        "s",
+        "v",
+        "accel",
+        "vid",
+        "lead_s",
+        "lead_v",
+    )
+    """The state arrays `_observe` reads, first axis the copy."""
+
+    def _observe_copies(self, copies: np.ndarray) -> np.ndarray:
+        """Observes only `copies`, through a shallow copy of this env holding their rows."""
+        subset = copy.copy(self)
+        for name in self.PER_COPY_STATE:
+            setattr(subset, name, getattr(self, name)[copies])
+        subset.num_envs = len(copies)
+        subset._changed()
+        return subset._observe()
 
     def _observe(self) -> np.ndarray:
         c = self.config
