@@ -181,8 +181,8 @@ def test_training_survives_losing_the_worker_node(two_nodes, tmp_path, algorithm
             "logging.tensorboard=false",
             "tune.max_failures=5",  # a restore may fail again while the group is re-placed
             # a replacement waiting for a bundle on the lost node, or dying there again and
-            # again, fails the trial after 20 s without work, and Tune restores it
-            "resources.stall_timeout_s=20",
+            # again, fails the trial after 15 s without work, and Tune restores it
+            "resources.stall_timeout_s=15",
             f"storage_path={tmp_path}",
         ],
     )
