@@ -1,4 +1,5 @@
-"""Our IMPALA (impala_grid_world.yaml: 2 rollout actors x 64 env copies, a learner) on one
+"""Our IMPALA (impala_grid_world.yaml: 2 rollout actors x 64 env copies, a learner), or with
+`--algorithm MARL_PPO` our PPO (grid_world_marl_ppo.yaml: 2 rollout workers, a learner), on one
 Ray node with 2 CPUs against two Ray nodes with 1 CPU each (`ray.cluster_utils.Cluster` on
 this machine, loopback, started and stopped here), the trial's placement group PACKed on the
 one node and SPREAD over the two: the same total CPUs, the same actors.
@@ -32,6 +33,11 @@ from marl_ray.runner import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUPS = {"one_node": ([2], "PACK"), "two_nodes": ([1, 1], "SPREAD")}
+# algorithm -> experiment file, actor name prefix, role prefix of its rollout actors
+ALGORITHMS = {
+    "MARL_IMPALA": ("impala_grid_world.yaml", "marl_impala/", "actor"),
+    "MARL_PPO": ("grid_world_marl_ppo.yaml", "marl_ppo/", "worker"),
+}
 
 
 def actor_nodes(prefix: str, stop: threading.Event, seen: dict[str, str]) -> None:
@@ -47,7 +53,8 @@ def actor_nodes(prefix: str, stop: threading.Event, seen: dict[str, str]) -> Non
         time.sleep(0.5)
 
 
-def run_setup(node_cpus: list[int], strategy: str, seconds: float) -> dict:
+def run_setup(algorithm: str, node_cpus: list[int], strategy: str, seconds: float) -> dict:
+    file, prefix, rollout_role = ALGORITHMS[algorithm]
     cluster = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": node_cpus[0], "include_dashboard": False},
@@ -58,7 +65,7 @@ def run_setup(node_cpus: list[int], strategy: str, seconds: float) -> dict:
     ray.init(address=cluster.address, log_to_driver=False)
     try:
         exp = load_experiment(
-            ROOT / "tune_configs" / "impala_grid_world.yaml",
+            ROOT / "tune_configs" / file,
             [
                 f"resources.placement_strategy={strategy}",
                 f"stop.time_total_s={seconds}",
@@ -66,11 +73,11 @@ def run_setup(node_cpus: list[int], strategy: str, seconds: float) -> dict:
                 "stop.metric={}",
                 "checkpoint.frequency=0",
                 "logging.tensorboard=false",
-                f"storage_path={tempfile.mkdtemp(prefix='impala_multinode_')}",
+                f"storage_path={tempfile.mkdtemp(prefix='multinode_')}",
             ],
         )
         stop, seen = threading.Event(), {}
-        watcher = threading.Thread(target=actor_nodes, args=("marl_impala/", stop, seen))
+        watcher = threading.Thread(target=actor_nodes, args=(prefix, stop, seen))
         watcher.start()
         summary = run_experiment(exp, verbose=0)
         stop.set()
@@ -79,7 +86,7 @@ def run_setup(node_cpus: list[int], strategy: str, seconds: float) -> dict:
         rows = pd.read_csv(progress).iloc[1:]  # the first iteration includes start-up
         steps_per_s = float(rows["env_steps_per_s"].mean())
         transfer = float(rows["learners/transfer_bytes_per_s"].mean())
-        actors = {role: node for role, node in seen.items() if role.startswith("actor")}
+        actors = {role: node for role, node in seen.items() if role.startswith(rollout_role)}
         remote = sum(node != seen.get("learner") for node in actors.values())
         return {
             "nodes": node_cpus,
@@ -98,15 +105,18 @@ def run_setup(node_cpus: list[int], strategy: str, seconds: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0, help="training time per setup")
+    parser.add_argument("--algorithm", choices=list(ALGORITHMS), default="MARL_IMPALA")
     args = parser.parse_args()
-    report = {
-        name: run_setup(cpus, strategy, args.seconds) for name, (cpus, strategy) in SETUPS.items()
+    report: dict = {
+        name: run_setup(args.algorithm, cpus, strategy, args.seconds)
+        for name, (cpus, strategy) in SETUPS.items()
     }
     for name, figures in report.items():
         print(f"{name}: {json.dumps(figures)}", flush=True)
     one, two = report["one_node"], report["two_nodes"]
     report["ratio"] = round(two["env_steps_per_s"] / one["env_steps_per_s"], 3)
     report["target_met"] = report["ratio"] >= 0.8
+    report["algorithm"] = args.algorithm
     print(json.dumps(report))
 
 
