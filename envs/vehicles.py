@@ -268,6 +268,8 @@ class Vehicles(BatchedEnv):
         self._arrival_row = np.zeros(e, dtype=np.int64)
         self.steps = np.zeros(e, dtype=np.int64)
         self.next_vid = np.zeros(e, dtype=np.int64)
+        self.queued = np.zeros((e, 4), dtype=np.int64)
+        """Vehicles waiting outside the zone per approach (the lengths of the queues)."""
         self.totals = np.zeros((e, 3))
         """Per episode: exited, collided, summed delay (s)."""
         self._entry_gap = c.vehicle_length + IDM["min_gap"] + c.initial_speed * IDM["headway_s"]
@@ -313,6 +315,7 @@ class Vehicles(BatchedEnv):
             (self.accel, 0.0),
             (self.steps, 0),
             (self.totals, 0.0),
+            (self.queued, 0),
         ):
             arr[mask] = value
         for e in np.flatnonzero(mask):
@@ -327,6 +330,7 @@ class Vehicles(BatchedEnv):
             for i in range(c.initial_vehicles):
                 approach = (first + i) % 4
                 traffic.waiting[approach].append(0)
+                self.queued[e, approach] += 1
                 self._spawn(e, i, approach, s=30.0 - 16.0 * (i // 4) + rng.uniform(-3, 3))
 
     def _reset_platoon(self, e: int, rng: np.random.Generator) -> None:
@@ -350,6 +354,7 @@ class Vehicles(BatchedEnv):
         traffic = self.traffic[e]
         turn = int(traffic.routes[approach].choice(3, p=c.turn_probabilities))
         self.arrived[e, slot] = traffic.waiting[approach].popleft()
+        self.queued[e, approach] -= 1
         self.present[e, slot], self.leaving[e, slot] = True, False
         self.route[e, slot] = approach * 3 + turn
         self.s[e, slot], self.v[e, slot], self.accel[e, slot] = s, c.initial_speed, 0.0
@@ -418,7 +423,7 @@ class Vehicles(BatchedEnv):
             "exited": exited.sum(1),
             "delay_s": delay.sum(1),
             "vehicles": in_zone.sum(1),
-            "queue": np.array([sum(map(len, t.waiting)) for t in self.traffic]),
+            "queue": self.queued.sum(axis=1),
             "arrivals": arrivals,
             "collisions_per_100_vehicles": 100.0 * self.totals[:, 1] / np.maximum(left, 1),
             "throughput_per_min": self.totals[:, 0] / minutes,
@@ -476,23 +481,25 @@ class Vehicles(BatchedEnv):
         for e in np.flatnonzero(self._arrival_row == ARRIVAL_BLOCK):
             self._draw_arrivals(e)
         arrived_all[~open_copies] = 0
-        counts = arrived_all.sum(axis=1)
-        busy = counts > 0
-        busy |= np.array([any(t.waiting) for t in self.traffic]) & open_copies
-        for e in np.flatnonzero(busy):  # copies with a vehicle arriving or waiting
-            waiting, arrived = self.traffic[e].waiting, arrived_all[e]
-            for approach in np.flatnonzero(arrived):
-                waiting[approach].extend([int(self.steps[e])] * arrived[approach])
-            for approach in (a for a in range(4) if waiting[a]):
-                free = np.flatnonzero(~self.present[e] & ~self.leaving[e] & ~joined[e])
-                if len(free) == 0 or self.next_vid[e] >= c.max_episode_vehicles:
-                    break
-                same = self.present[e] & (self.route[e] // 3 == approach)
-                if np.any(self.s[e, same] < self._entry_gap):
-                    continue  # the lane entry is occupied
-                self._spawn(e, int(free[0]), approach)
-                joined[e, free[0]] = True
-        return joined, counts
+        for e, approach in zip(*np.nonzero(arrived_all), strict=True):
+            self.traffic[e].waiting[approach].extend(
+                [int(self.steps[e])] * int(arrived_all[e, approach])
+            )
+        self.queued += arrived_all
+        # Each open copy's waiting approaches whose lane entry is clear, in approach order,
+        # take one free slot each while slots and episode ids last.
+        near_entry = self.present & (self.s < self._entry_gap)
+        lane = self.route // 3
+        occupied = np.stack([(near_entry & (lane == a)).any(axis=1) for a in range(4)], 1)
+        candidates = (self.queued > 0) & ~occupied & open_copies[:, None]
+        free = (~self.present & ~self.leaving).sum(axis=1)
+        budget = np.minimum(free, c.max_episode_vehicles - self.next_vid)
+        entering = candidates & (np.cumsum(candidates, axis=1) <= budget[:, None])
+        for e, approach in zip(*np.nonzero(entering), strict=True):
+            slot = int(np.flatnonzero(~self.present[e] & ~self.leaving[e])[0])
+            self._spawn(e, slot, int(approach))
+            joined[e, slot] = True
+        return joined, arrived_all.sum(axis=1)
 
     def _draw_arrivals(self, e: int) -> None:
         """The next `ARRIVAL_BLOCK` steps of copy `e`'s arrival counts."""
