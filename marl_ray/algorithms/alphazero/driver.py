@@ -146,6 +146,7 @@ class AlphaZeroDriver:
         pending = {
             self.workers[i].play.remote(todo[i], self.replay): i for i in range(n) if todo[i]
         }
+        self.work.worked()  # the clock runs from here: evaluation phases are not stalls
         stats = []
         while pending:
             ready = first_ready(list(pending), self.stall_timeout_s, "AlphaZero self-play")
