@@ -108,10 +108,16 @@ class BatchedEnv(abc.ABC):
             observations, rewards, terminated, truncated, final_observations, done, infos
         )
 
-    def reset_copies(self, mask: np.ndarray) -> np.ndarray:
-        """Starts a new episode in the copies where `mask` is true; returns all observations."""
-        self._reset_copies(np.asarray(mask, dtype=bool))
-        return self._observe()
+    def reset_copies(self, mask: np.ndarray, observations: np.ndarray | None = None) -> np.ndarray:
+        """Starts a new episode in the copies where `mask` is true; returns all observations.
+        Given the current `observations` (what the last step returned), only the reset
+        copies are observed again, written into that array."""
+        mask = np.asarray(mask, dtype=bool)
+        self._reset_copies(mask)
+        if observations is None:
+            return self._observe()
+        observations[mask] = self._observe_copies(np.flatnonzero(mask))
+        return observations
 
     def current_observations(self) -> np.ndarray:
         """`[E, A, D]` observations of the current state (what the last step returned)."""

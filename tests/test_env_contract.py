@@ -92,17 +92,22 @@ def test_observations_stay_inside_declared_spaces(name, config):
 
 @pytest.mark.parametrize("name,config", ENV_CASES, ids=CASE_IDS)
 def test_observations_after_an_autoreset_equal_a_full_observation(name, config):
-    """`step` observes only the copies it reset (`_observe_copies`, which an env may
-    override); the result must equal observing every copy afresh."""
+    """`step` (autoreset) and `reset_copies(mask, observations)` (the samplers' path)
+    observe only the copies they reset (`_observe_copies`, which an env may override); the
+    result must equal observing every copy afresh."""
     copies, steps = _budget(name, *((4, 60) if name.startswith("pz/") else (64, 200)))
     core = envs.make_batched(name, copies, config)
     core.reset(seed=5)
     rng = np.random.default_rng(1)
     resets = 0
-    for _ in range(steps):
+    for step in range(steps):
+        core.autoreset = step % 2 == 0
         out = core.step(_random_actions(core, rng, copies))
         resets += int(out.done.sum())
-        np.testing.assert_array_equal(out.observations, core.current_observations())
+        observations = out.observations
+        if not core.autoreset and out.done.any():
+            observations = core.reset_copies(out.done, observations=out.observations)
+        np.testing.assert_array_equal(observations, core.current_observations())
     assert resets > 0 or name.startswith("pz/"), "no copy finished an episode: the test is void"
 
 

@@ -81,9 +81,8 @@ def a3c_loss(net: PolicyNetwork, batch: PolicyRollout, config: A3CConfig) -> Act
     the acting critic's, which is this network (A3C is on-policy)."""
     T, R = batch.rewards.shape
     params, values = net(batch.obs.flatten(0, 1), batch.state.flatten(0, 1))
-    dist = net.distribution(params)
-    log_probs = dist.log_prob(batch.actions.flatten(0, 1)).reshape(T, R)
-    entropy = dist.entropy().reshape(T, R)
+    log_probs, entropy = net.log_prob_and_entropy(params, batch.actions.flatten(0, 1))
+    log_probs, entropy = log_probs.reshape(T, R), entropy.reshape(T, R)
     values = values.reshape(T, R)
     targets = n_step_returns(
         batch.rewards,

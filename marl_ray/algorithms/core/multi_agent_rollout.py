@@ -64,6 +64,50 @@ def set_network_weights(nets, weights: dict[str, dict[str, np.ndarray]]) -> None
         nets[policy_id].load_state_dict({k: torch.tensor(v) for k, v in state.items()})
 
 
+class _GroupSlots:
+    """Picks one policy group's rows out of `[E, A, ...]` arrays: a slice of the agent axis
+    when its columns are consecutive (a view; no copy for a group of every agent)."""
+
+    def __init__(self, group: PolicyGroup):
+        cols = group.columns
+        consecutive = cols == tuple(range(cols[0], cols[0] + len(cols)))
+        self.columns = slice(cols[0], cols[-1] + 1) if consecutive else list(cols)
+        self.count = len(cols)
+
+    def rows(self, array: np.ndarray) -> np.ndarray:
+        """`[E, A, ...]` -> the group's rows `[E * n, ...]` (copy-major)."""
+        picked = array[:, self.columns]
+        return picked.reshape(-1, *picked.shape[2:])
+
+
+class _Buffer:
+    """A policy's rollout fields, preallocated `[T, R, ...]` and written step by step."""
+
+    def __init__(self, length: int, first: dict[str, torch.Tensor]):
+        self.fields = {
+            name: torch.empty((length, *value.shape), dtype=value.dtype)
+            for name, value in first.items()
+        }
+        self.fields["truncation_values"].zero_()
+        self.truncations: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        """(step, truncated rows, their final input rows, their state rows)."""
+
+    def write(self, t: int, values: dict[str, torch.Tensor]) -> None:
+        for name, value in values.items():
+            self.fields[name][t] = value
+
+    def value_truncations(self, net: PolicyNetwork) -> None:
+        """The critic's values of every truncated row's final state, in one forward pass
+        (the weights do not change within a rollout)."""
+        if not self.truncations:
+            return
+        steps, where, rows, states = zip(*self.truncations, strict=True)
+        values = net.value(torch.cat(rows), torch.cat(states))
+        parts = values.split([len(r) for r in rows])
+        for t, truncated, part in zip(steps, where, parts, strict=True):
+            self.fields["truncation_values"][t][truncated] = part
+
+
 class MultiAgentSampler:
     """Owns a batched core and one network per policy; collects `PolicyRollout`s."""
 
@@ -82,6 +126,7 @@ class MultiAgentSampler:
         self.env = envs.make_batched(env_name, num_envs, env_config)
         self.env.autoreset = False
         self.groups, self.nets = groups, nets
+        self.slots = {g.policy_id: _GroupSlots(g) for g in groups}
         self.acting_values = acting_values
         self.generator = torch.Generator().manual_seed(seed)
         self.needs_state = any(net.global_state for net in nets.values())
@@ -95,8 +140,7 @@ class MultiAgentSampler:
 
     def _rows(self, array: np.ndarray, group: PolicyGroup) -> torch.Tensor:
         """`[E, A, ...]` -> the group's rows `[E * n, ...]` (copy-major)."""
-        picked = array[:, list(group.columns)]
-        return torch.as_tensor(picked.reshape(-1, *picked.shape[2:]))
+        return torch.as_tensor(self.slots[group.policy_id].rows(array))
 
     def _input_rows(self, obs: np.ndarray, active: np.ndarray, group: PolicyGroup):
         """What the group's network reads for core rows `obs` `[E, A, D]`: its rows, or
@@ -114,56 +158,61 @@ class MultiAgentSampler:
     @torch.no_grad()
     def rollout(self, length: int) -> dict[str, PolicyRollout]:
         env, E = self.env, self.env.num_envs
-        steps: dict[str, list[dict[str, torch.Tensor]]] = {g.policy_id: [] for g in self.groups}
-        for _ in range(length):
+        buffers: dict[str, _Buffer] = {}
+        masks: dict[str, torch.Tensor] = {}
+        for t in range(length):
             active = env.active()
             state = env.state() if self.needs_state else None
             actions = env.idle_actions()
-            records = {}
             for group in self.groups:
-                net, cols = self.nets[group.policy_id], list(group.columns)
+                net, slots = self.nets[group.policy_id], self.slots[group.policy_id]
                 rows = self._input_rows(self.obs, active, group)
                 state_rows = self._state_rows(state, group)
-                params = net.policy(rows)
-                values = net.value(rows, state_rows) if self.acting_values else zeros(rows)
-                dist = net.distribution(params)
-                sampled = _sample(dist, self.generator)
-                present = active[:, cols]
-                chosen = sampled.numpy().reshape(E, len(cols), *sampled.shape[1:])
-                where = present.reshape(E, len(cols), *([1] * (chosen.ndim - 2)))
-                actions[:, cols] = np.where(where, chosen, actions[:, cols])
-                records[group.policy_id] = {
+                sampled, log_probs, values = net.act(
+                    rows, state_rows, self.generator, self.acting_values
+                )
+                present = slots.rows(active)
+                chosen = sampled.numpy().reshape(E, slots.count, *sampled.shape[1:])
+                if present.all():
+                    actions[:, slots.columns] = chosen
+                else:
+                    where = present.reshape(E, slots.count, *([1] * (chosen.ndim - 2)))
+                    actions[:, slots.columns] = np.where(where, chosen, actions[:, slots.columns])
+                mask = masks[group.policy_id] = torch.as_tensor(present)
+                acted = {
                     "obs": rows,
                     "state": state_rows,
                     "actions": sampled,
-                    "log_probs": dist.log_prob(sampled),
-                    "values": values,
-                    "mask": torch.as_tensor(present.reshape(-1)),
+                    "log_probs": log_probs,
+                    "values": zeros(rows) if values is None else values,
+                    "mask": mask,
                 }
+                if t == 0:
+                    buffers[group.policy_id] = _Buffer(length, {**acted, **step_fields(mask)})
+                buffers[group.policy_id].write(t, acted)
             out = env.step(actions)
-            final_state = env.state() if self.needs_state and out.truncated.any() else None
+            truncated_any = out.truncated.any()
+            final_state = env.state() if self.needs_state and truncated_any else None
             for group in self.groups:
-                record = records[group.policy_id]
-                mask = record["mask"]
+                mask, buffer = masks[group.policy_id], buffers[group.policy_id]
                 terminated = self._rows(out.terminated, group) | ~mask
                 truncated = self._rows(out.truncated, group) & ~terminated
-                truncation_values = torch.zeros(len(mask))
-                if truncated.any():
-                    net = self.nets[group.policy_id]
+                if truncated_any and truncated.any():  # valued after the rollout, in one pass
                     final_rows = self._input_rows(out.observations, env.active(), group)
-                    final_rows = final_rows[truncated]
-                    final_state_rows = self._state_rows(final_state, group)[truncated]
-                    truncation_values[truncated] = net.value(final_rows, final_state_rows)
-                record.update(
-                    rewards=self._rows(out.rewards, group).float() * mask,
-                    terminated=terminated,
-                    truncated=truncated,
-                    truncation_values=truncation_values,
+                    final_state_rows = self._state_rows(final_state, group)
+                    buffer.truncations.append(
+                        (t, truncated, final_rows[truncated], final_state_rows[truncated])
+                    )
+                rewards = self._rows(out.rewards, group).float() * mask
+                buffer.write(
+                    t, {"rewards": rewards, "terminated": terminated, "truncated": truncated}
                 )
-                steps[group.policy_id].append(record)
             self.tracker.update(out.rewards, out.done, out.infos)
             self.agent_steps += int(active.sum())
-            self.obs = env.reset_copies(out.done) if out.done.any() else out.observations
+            if out.done.any():
+                self.obs = env.reset_copies(out.done, observations=out.observations)
+            else:
+                self.obs = out.observations
         self.env_steps += length * E
         state = env.state() if self.needs_state else None
         result = {}
@@ -171,25 +220,26 @@ class MultiAgentSampler:
             net = self.nets[group.policy_id]
             rows = self._input_rows(self.obs, env.active(), group)
             state_rows = self._state_rows(state, group)
-            records = steps[group.policy_id]
-            stacked = {k: torch.stack([r[k] for r in records]) for k in records[0]}
+            buffer = buffers[group.policy_id]
+            buffer.value_truncations(net)
             result[group.policy_id] = PolicyRollout(
-                **stacked,
+                **buffer.fields,
                 bootstrap_value=net.value(rows, state_rows),
-                bootstrap_obs=rows,
+                bootstrap_obs=rows.clone(),  # rows may view the env's array
                 bootstrap_state=state_rows,
             )
         return result
 
 
+def step_fields(mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What a step adds to a record after the env steps (shapes and dtypes)."""
+    return {
+        "rewards": torch.zeros(len(mask)),
+        "terminated": mask,
+        "truncated": mask,
+        "truncation_values": torch.zeros(len(mask)),
+    }
+
+
 def zeros(rows: torch.Tensor) -> torch.Tensor:
     return torch.zeros(rows.shape[0])
-
-
-def _sample(dist, generator: torch.Generator) -> torch.Tensor:
-    """A draw from `dist` using `generator` (torch distributions take none of their own)."""
-    if isinstance(dist, torch.distributions.Categorical):
-        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
-    normal = dist.base_dist
-    noise = torch.randn(normal.loc.shape, generator=generator)
-    return normal.loc + normal.scale * noise

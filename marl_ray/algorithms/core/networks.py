@@ -13,8 +13,9 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from envs.schema import ConfigError, check
+from marl_ray.algorithms.core.fast_tanh import Tanh
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "silu": nn.SiLU}
+ACTIVATIONS = {"tanh": Tanh, "relu": nn.ReLU, "silu": nn.SiLU}
 
 
 @dataclass(frozen=True)

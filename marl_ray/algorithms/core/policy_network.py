@@ -28,6 +28,7 @@ from marl_ray.algorithms.core.policy_map import PolicyGroup, policy_groups
 
 CRITIC_INPUTS = ("own", "global_state")
 OBS_KEY, MASK_KEY = "observations", "action_mask"
+HALF_LOG_TWO_PI = 0.5 * float(np.log(2 * np.pi))
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,9 @@ class PolicyNetwork(nn.Module):
             critic_shape = (state_size + obs_size,) if self.global_state else layout.obs_shape
             critic_hidden = config.critic_hidden_sizes or config.hidden_sizes
             self.critic = _trunk_and_head(critic_shape, critic_hidden, config, 1, 1.0)
+        self._actor_layers = leaf_layers(self.actor)
+        self._trunk_layers = self._actor_layers[:-1]
+        self._critic_layers = leaf_layers(self.critic)
 
     def _set_up_rows_and_actions(
         self, layout: ObservationLayout, action_space: gym.Space, config: PolicyModelConfig
@@ -188,15 +192,20 @@ class PolicyNetwork(nn.Module):
             raise ConfigError(f"actions must be Discrete or a 1-D Box, got {action_space}")
         self.masked = layout.masked
         self.obs_shape = layout.obs_shape
+        self.rows_are_observations = not layout.masked and len(layout.obs_shape) == 1
+        """A core row is the flat observation itself: no columns to pick (the acting fast
+        path)."""
         return out
 
     def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
         """The observation proper of core rows `[N, D]`, in its own shape `[N, *obs_shape]`."""
+        if self.rows_are_observations:
+            return rows if rows.dim() == 2 else rows.flatten(1)
         return rows.flatten(1)[:, self.obs_index].reshape(-1, *self.obs_shape)
 
     def policy(self, rows: torch.Tensor) -> torch.Tensor:
         """Distribution parameters for core rows `[N, D]`."""
-        return self._head(rows, self.actor(self.own_observations(rows)))
+        return self._head(rows, run_layers(self._actor_layers, self.own_observations(rows)))
 
     def _head(self, rows: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """The actor's outputs -> distribution parameters (masks applied, log stds joined)."""
@@ -210,18 +219,51 @@ class PolicyNetwork(nn.Module):
     def value(self, rows: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         inputs = self.own_observations(rows)
         if self.shared_trunk:
-            return self.critic(self.actor[0](inputs)).squeeze(-1)
+            return self.critic(run_layers(self._trunk_layers, inputs)).squeeze(-1)
         if self.global_state:
             inputs = torch.cat([state, inputs.flatten(1)], dim=-1)
-        return self.critic(inputs).squeeze(-1)
+        return run_layers(self._critic_layers, inputs).squeeze(-1)
 
     def forward(
         self, rows: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if self.shared_trunk:  # one pass through the trunk for both heads
-            features = self.actor[0](self.own_observations(rows))
+            features = run_layers(self._trunk_layers, self.own_observations(rows))
             return self._head(rows, self.actor[1](features)), self.critic(features).squeeze(-1)
         return self.policy(rows), self.value(rows, state)
+
+    def act(
+        self,
+        rows: torch.Tensor,
+        state: torch.Tensor | None,
+        generator: torch.Generator,
+        with_value: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One acting step: actions drawn with `generator`, their log-probabilities and
+        (`with_value`) the critic's values. The same draws as `distribution(policy(rows))`
+        would make, without building distribution objects (they cost as much as the
+        forward pass on a sampler's small batches)."""
+        if with_value:
+            params, values = self(rows, state)
+        else:
+            params, values = self.policy(rows), None
+        actions, log_probs = sample_with_log_prob(params, self.discrete, generator)
+        return actions, log_probs, values
+
+    def log_prob_and_entropy(
+        self, params: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log pi(a) and the entropy of `distribution(params)` per row, computed directly
+        (one log-softmax, no distribution objects: a learner calls this per minibatch)."""
+        if self.discrete:
+            log_p = torch.log_softmax(params, dim=-1)
+            entropy = -(log_p.exp() * log_p).sum(dim=-1)  # masked actions: 0 * finite
+            return log_p.gather(-1, actions.long()[:, None]).squeeze(-1), entropy
+        mean, log_std = params.chunk(2, dim=-1)
+        z = (actions - mean) * torch.exp(-log_std)
+        log_prob = (-0.5 * z.square() - log_std - HALF_LOG_TWO_PI).sum(dim=-1)
+        entropy = (0.5 + HALF_LOG_TWO_PI + log_std).sum(dim=-1)
+        return log_prob, entropy
 
     def distribution(self, params: torch.Tensor) -> Distribution:
         """The policy for `policy()`'s parameters (arguments not re-validated: they come from
@@ -230,6 +272,39 @@ class PolicyNetwork(nn.Module):
             return Categorical(logits=params, validate_args=False)
         mean, log_std = params.chunk(2, dim=-1)
         return Independent(Normal(mean, log_std.exp(), validate_args=False), 1, validate_args=False)
+
+
+def leaf_layers(module: nn.Module) -> list[nn.Module]:
+    """The layers of a network built from nested `nn.Sequential`s, in order."""
+    children = list(module.children())
+    if not isinstance(module, nn.Sequential) or not children:
+        return [module]
+    return [leaf for child in children for leaf in leaf_layers(child)]
+
+
+def run_layers(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """`layers` applied in order through their `forward` (what `nn.Sequential` does, minus
+    the per-call hook machinery that costs as much as the layers on a sampler's batch)."""
+    for layer in layers:
+        x = layer.forward(x)
+    return x
+
+
+def sample_with_log_prob(
+    params: torch.Tensor, discrete: bool, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Actions from `PolicyNetwork` distribution parameters and log pi(a): a categorical
+    draw by the Gumbel-max trick (argmax of logits plus Gumbel noise), or mean + std x
+    standard normal noise with the diagonal Gaussian's log density."""
+    if discrete:
+        log_p = torch.log_softmax(params, dim=-1)
+        uniform = torch.rand(log_p.shape, generator=generator).clamp_(min=1e-20)
+        actions = (log_p - torch.log(-torch.log(uniform))).argmax(dim=-1)
+        return actions, log_p.gather(-1, actions[:, None]).squeeze(-1)
+    mean, log_std = params.chunk(2, dim=-1)
+    noise = torch.randn(mean.shape, generator=generator)
+    log_density = -0.5 * noise.square() - log_std - HALF_LOG_TWO_PI
+    return mean + log_std.exp() * noise, log_density.sum(dim=-1)
 
 
 def build_policy_networks(

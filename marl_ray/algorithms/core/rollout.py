@@ -31,16 +31,23 @@ class EpisodeTracker:
     def update(self, rewards: np.ndarray, done: np.ndarray, infos: dict) -> None:
         self.returns += rewards.sum(axis=1)
         self.lengths += 1
+        if not done.any():
+            return
+        ended = np.flatnonzero(done)
         success = infos.get("success")
-        for e in np.flatnonzero(done):
-            ok = None if success is None else float(success[e])
-            self.finished.append(EpisodeStats(float(self.returns[e]), int(self.lengths[e]), ok))
-            self.returns[e] = 0.0
-            self.lengths[e] = 0
+        oks = [None] * len(ended) if success is None else np.asarray(success)[ended].tolist()
+        returns, lengths = self.returns[ended].tolist(), self.lengths[ended].tolist()
+        self.finished.extend(map(EpisodeStats, returns, lengths, map(_float_or_none, oks)))
+        self.returns[ended] = 0.0
+        self.lengths[ended] = 0
 
     def drain(self) -> list[EpisodeStats]:
         out, self.finished = self.finished, []
         return out
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
 
 
 class EpisodeWindow:

@@ -71,9 +71,8 @@ class ImpalaLearner(PolicySet):
         cfg, net = self.config, self.nets[policy_id]
         T, R = batch.rewards.shape
         params, values = net(batch.obs.flatten(0, 1), batch.state.flatten(0, 1))
-        dist = net.distribution(params)
-        target_log_probs = dist.log_prob(batch.actions.flatten(0, 1)).reshape(T, R)
-        entropy = dist.entropy().reshape(T, R)
+        target_log_probs, entropy = net.log_prob_and_entropy(params, batch.actions.flatten(0, 1))
+        target_log_probs, entropy = target_log_probs.reshape(T, R), entropy.reshape(T, R)
         values = values.reshape(T, R)
         with torch.no_grad():
             cut = batch.truncated & ~batch.terminated

@@ -27,7 +27,7 @@ class PPOLearner(PolicySet):
         _, self.groups, nets = build_policies(config, "MARL_PPO")
         super().__init__(
             nets,
-            lambda params, lr: torch.optim.Adam(params, lr=lr, eps=1e-5),
+            lambda params, lr: torch.optim.Adam(params, lr=lr, eps=1e-5, fused=True),
             lr=config.lr,
             entropy_coef=config.entropy_coef,
             device=torch.device(device),
@@ -118,15 +118,10 @@ class PPOLearner(PolicySet):
             epochs_run += 1
             if cfg.target_kl is not None and np.mean(epoch_kl) > cfg.target_kl:
                 break
-        with torch.no_grad():
-            predicted = net.value(rows["obs"], rows["state"])
-            target = rows["value_targets"]
-            explained = 1.0 - float((target - predicted).var() / target.var().clamp_min(1e-8))
         return {
             **{k: float(np.mean(v)) for k, v in sums.items()},
             "epochs": float(epochs_run),
             "present_rows": float(n),
-            "vf_explained_var": explained,
             "value_mean": self.value_stats[policy_id].mean,
             "value_std": self.value_stats[policy_id].std,
         }
@@ -134,9 +129,8 @@ class PPOLearner(PolicySet):
     def _minibatch_step(self, net, optimizer, mb: dict[str, torch.Tensor]) -> dict[str, float]:
         cfg = self.config
         params, values = net(mb["obs"], mb["state"])
-        dist = net.distribution(params)
-        log_probs = dist.log_prob(mb["actions"])
-        entropy = dist.entropy().mean()
+        log_probs, entropy = net.log_prob_and_entropy(params, mb["actions"])
+        entropy = entropy.mean()
         policy = clipped_surrogate(
             log_probs, mb["log_probs"], normalize_advantages(mb["advantages"]), cfg.clip_param
         )
@@ -150,6 +144,8 @@ class PPOLearner(PolicySet):
             log_ratio = log_probs - mb["log_probs"]
             approx_kl = float(((log_ratio.exp() - 1) - log_ratio).mean())
             clip_fraction = float(((log_ratio.exp() - 1).abs() > cfg.clip_param).float().mean())
+            target = mb["value_targets"]
+            explained = 1.0 - float((target - values).var() / target.var().clamp_min(1e-8))
         return {
             "total_loss": float(total.detach()),
             "policy_loss": float(policy.detach()),
@@ -158,6 +154,7 @@ class PPOLearner(PolicySet):
             "approx_kl": approx_kl,
             "clip_fraction": clip_fraction,
             "grad_norm": float(grad_norm),
+            "vf_explained_var": explained,  # of the minibatch, before its step (as RLlib's)
         }
 
     # ---- state (weights, optimisers and hyperparameters: PolicySet) -------------------
