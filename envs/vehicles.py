@@ -66,6 +66,7 @@ conflicting vehicle that entered the zone before it has left the box).
 from __future__ import annotations
 
 import copy
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
@@ -276,7 +277,7 @@ class Vehicles(BatchedEnv):
         """A queued vehicle enters once the lane's last vehicle is this far in (its IDM gap)."""
         self.lead_s, self.lead_v = np.zeros(e), np.zeros(e)
         self.lead_target, self.lead_timer = np.zeros(e), np.zeros(e)
-        self._scene_cache = self._relative_cache = None
+        self._scene_cache = self._relative_cache = self._pose_cache = None
 
     # ---- dynamic agents ------------------------------------------------------------------
 
@@ -352,7 +353,8 @@ class Vehicles(BatchedEnv):
         the next id and that approach's next route."""
         c = self.config
         traffic = self.traffic[e]
-        turn = int(traffic.routes[approach].choice(3, p=c.turn_probabilities))
+        # What `Generator.choice(3, p=turn_probabilities)` draws, from the same one uniform.
+        turn = int(self._turn_cdf.searchsorted(traffic.routes[approach].random(), side="right"))
         self.arrived[e, slot] = traffic.waiting[approach].popleft()
         self.queued[e, approach] -= 1
         self.present[e, slot], self.leaving[e, slot] = True, False
@@ -406,7 +408,7 @@ class Vehicles(BatchedEnv):
             if not c.fixed_horizon:
                 open_copies &= remaining.any(axis=1)
             joined, arrivals = self._arrivals(open_copies)
-            self._changed()
+            self._changed(moved=joined)
         in_zone = remaining | joined
         horizon = (self.steps >= c.max_steps)[:, None]
         if c.fixed_horizon:  # every slot runs to the horizon, present or not
@@ -449,20 +451,36 @@ class Vehicles(BatchedEnv):
         self.lead_v = np.clip(self.lead_v + accel * c.dt, 0.0, c.v_max)
         self.lead_s += self.lead_v * c.dt
 
+    @functools.cached_property
+    def _turn_cdf(self) -> np.ndarray:
+        """Cumulative turn probabilities (straight, left, right), normalised as numpy's
+        `Generator.choice` normalises them."""
+        cdf = np.cumsum(self.config.turn_probabilities, dtype=np.float64)
+        return cdf / cdf[-1]
+
+    @functools.cached_property
+    def _slot_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair of slots (i < j), as two index arrays."""
+        return np.triu_indices(self.config.slots, 1)
+
     def _collisions(self, acting: np.ndarray) -> np.ndarray:
         """`[E, K]`: acting vehicles whose footprint overlaps another (or the leader's).
         Only pairs whose centres are closer than a footprint diagonal get the exact test."""
         c = self.config
-        x, y, h = self.routes.pose(self.route, self.s)
-        near = np.hypot(x[:, :, None] - x[:, None, :], y[:, :, None] - y[:, None, :])
+        x, y, h = self._pose()
+        first, second = self._slot_pairs
+        e, pair = np.nonzero(acting[:, first] & acting[:, second])
+        i, j = first[pair], second[pair]
+        near = np.hypot(x[e, i] - x[e, j], y[e, i] - y[e, j])
         near = near < np.hypot(c.vehicle_length, c.vehicle_width)
-        near &= acting[:, :, None] & acting[:, None, :]
-        near &= np.triu(np.ones((c.slots, c.slots), dtype=bool), 1)
+        e, i, j = e[near], i[near], j[near]
         hit = np.zeros_like(acting)
-        e, i, j = np.nonzero(near)
         if len(e):
-            corners = rectangle_corners(x, y, h, c.vehicle_length, c.vehicle_width)
-            overlap = rectangles_overlap(corners[e, i], corners[e, j])
+            size = c.vehicle_length, c.vehicle_width
+            overlap = rectangles_overlap(
+                rectangle_corners(x[e, i], y[e, i], h[e, i], *size),
+                rectangle_corners(x[e, j], y[e, j], h[e, j], *size),
+            )
             hit[e[overlap], i[overlap]] = True
             hit[e[overlap], j[overlap]] = True
         if self.platoon:
@@ -516,13 +534,28 @@ class Vehicles(BatchedEnv):
             self._scene_cache = self._compute_scene()
         return self._scene_cache
 
-    def _changed(self) -> None:
+    def _changed(self, moved: np.ndarray | None = None) -> None:
+        """Forgets what was computed from the state. `moved` (`[E, K]` bool): only these
+        slots' positions or routes changed, so the other slots' poses are kept."""
         self._scene_cache = None
         self._relative_cache = None
+        if moved is None or self._pose_cache is None:
+            self._pose_cache = None
+        elif moved.any():
+            for part, fresh in zip(
+                self._pose_cache, self.routes.pose(self.route[moved], self.s[moved]), strict=True
+            ):
+                part[moved] = fresh
+
+    def _pose(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every slot's (x, y, heading) `[E, K]`, computed once per position."""
+        if self._pose_cache is None:
+            self._pose_cache = self.routes.pose(self.route, self.s)
+        return self._pose_cache
 
     def _compute_scene(self):
         c = self.config
-        x, y, h = self.routes.pose(self.route, self.s)
+        x, y, h = self._pose()
         box_dist = np.clip(
             (self.routes.box_entry[self.route] - self.s - c.vehicle_length / 2) / c.approach_length,
             -1.0,
@@ -638,7 +671,9 @@ class Vehicles(BatchedEnv):
         order = np.argsort(dist, axis=1, kind="stable")[:, :n_near]
         rows, others = np.arange(len(e))[:, None], (e[:, None], order)
         picked_dh = dh[rows, order]
-        features = np.empty((len(e), n_near, NEIGHBOUR_FEATURES), dtype=np.float32)
+        row = np.empty((len(e), self.own_features + n_near * NEIGHBOUR_FEATURES), np.float32)
+        row[:, : self.own_features] = own[e, i]
+        features = row[:, self.own_features :].reshape(len(e), n_near, NEIGHBOUR_FEATURES)
         features[..., 0] = np.clip(forward[rows, order] / radius, -1, 1)
         features[..., 1] = np.clip(left[rows, order] / radius, -1, 1)
         features[..., 2] = np.cos(picked_dh)
@@ -650,11 +685,8 @@ class Vehicles(BatchedEnv):
         features[..., 8] = vid[others] < self.vid[e, i][:, None]
         features[..., 9] = 1.0
         features *= (dist[rows, order] <= radius)[..., None]
-        obs = np.zeros(
-            (self.num_envs, k, self.own_features + n_near * NEIGHBOUR_FEATURES), np.float32
-        )
-        obs[e, i, : self.own_features] = own[e, i]
-        obs[e, i, self.own_features :] = features.reshape(len(e), -1)
+        obs = np.zeros((self.num_envs, k, row.shape[1]), np.float32)
+        obs[e, i] = row
         return obs
 
     def state(self) -> np.ndarray:
