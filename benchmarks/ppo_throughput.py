@@ -6,20 +6,23 @@ the same sampling: ONE sampling process (our one worker, RLlib's one env runner)
 same number of env copies (64), the same network ([64, 64] actor and critic), train batch
 (4096 env steps), minibatch (2048), epochs (4), learning rate, clip and entropy coefficient;
 the learner sits in its own process for ours (0.5 CPU) and in the trial process for RLlib's.
-Both are synchronous (sample, then learn). Env steps per second = env steps sampled /
-training time.
+RLlib's PPO is synchronous (sample, then learn); ours runs in each of `--modes`: `sync` (the
+same) and `lookahead` (the next batch is sampled while the learner updates: policy lag 1).
+Env steps per second = env steps sampled / training time.
 
-Learning is compared at equal wall time (each side's last row) and at equal env steps (ours
-at the first row where it has sampled as many env steps as RLlib did in total). Success
-rates are the 100-episode training means Tune recorded.
+Every side trains once per seed in `--seeds` (3 by default). Learning is compared at equal
+wall time (each side's last row) and at equal env steps (ours at the first row where it has
+sampled as many env steps as RLlib did in total on that seed). Success rates are the
+100-episode training means Tune recorded; over seeds: means with 95 % bootstrap intervals and
+P(ours > RLlib) at equal env steps.
 
 Memory: the resident set size (RSS) of our trial's processes (trial, learner, worker) is
-sampled every second during our run: the peak, and the growth from the run's second tenth
-(the first is the processes starting) to its end. `--lookahead`: ours samples the next batch
-while the learner updates (policy lag 1).
+sampled every second during our first run of each mode: the peak, and the growth from the
+run's second tenth (the first is the processes starting) to its end.
 
-Prints one JSON line last: {"ours_env_steps_per_s", "rllib_env_steps_per_s", "ratio",
-"equal_wall_time", "equal_env_steps", "memory_mb", "sampling"}.
+Prints one JSON line last: {"seeds", "rllib_env_steps_per_s", "modes": {mode:
+{"env_steps_per_s", "ratio", "success_at_equal_env_steps", "p_ours_over_rllib",
+"memory_mb"}}, "runs"}.
 """
 
 from __future__ import annotations
@@ -27,39 +30,86 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
 from memory import OUR_PPO_PROCESSES, MemorySampler
 from throughput_comparison import STEPS, compare, train
 
 from marl_ray.runner import connect
+from marl_ray.stats import mean_interval, probability_of_improvement
 
 CONFIG = "grid_world_marl_ppo.yaml"
+MODES = ("sync", "lookahead")
+
+
+def rate(rows) -> float:
+    return float(rows[STEPS].iloc[-1]) / float(rows["time_total_s"].iloc[-1])
+
+
+def train_ours(mode: str, seed: int, seconds: float, memory: MemorySampler | None):
+    extra = f"training.extra={{updates_per_iteration: 1, lookahead: {mode == 'lookahead'}}}"
+    if memory:
+        memory.start()
+    rows = train(CONFIG, [extra, f"seed={seed}"], seconds)
+    if memory:
+        memory.running = False
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--ours-only", action="store_true", help="skip RLlib (memory runs)")
-    parser.add_argument(
-        "--lookahead",
-        action="store_true",
-        help="ours samples the next batch while the learner updates (policy lag 1)",
-    )
     args = parser.parse_args()
     connect(None, num_cpus=2)
-    memory = MemorySampler(OUR_PPO_PROCESSES)
-    memory.start()
-    lookahead = str(args.lookahead).lower()
-    extra = f"training.extra={{updates_per_iteration: 1, lookahead: {lookahead}}}"
-    ours = train(CONFIG, [extra], args.seconds)
-    memory.running = False
-    if args.ours_only:
-        rate = float(ours[STEPS].iloc[-1]) / float(ours["time_total_s"].iloc[-1])
-        out = {"ours_env_steps_per_s": round(rate)}
-    else:
-        out = compare(
-            ours, train(CONFIG, ["algorithm=PPO", "training.extra={}"], args.seconds), args.seconds
-        )
-    print(json.dumps({**out, "lookahead": args.lookahead, "memory_mb": memory.figures()}))
+    memory = {mode: MemorySampler(OUR_PPO_PROCESSES) for mode in args.modes}
+    runs: list[dict] = []
+    for seed in args.seeds:
+        rllib = None
+        if not args.ours_only:
+            rllib = train(
+                CONFIG, ["algorithm=PPO", "training.extra={}", f"seed={seed}"], args.seconds
+            )
+        for mode in args.modes:
+            sampler = memory[mode] if not memory[mode].samples else None
+            ours = train_ours(mode, seed, args.seconds, sampler)
+            run = {"seed": seed, "mode": mode, "ours_env_steps_per_s": round(rate(ours))}
+            if rllib is not None:
+                run.update(compare(ours, rllib, args.seconds))
+            runs.append(run)
+            print(json.dumps(run), flush=True)
+    print(json.dumps(summary(args, runs, memory)))
+
+
+def summary(args, runs: list[dict], memory: dict[str, MemorySampler]) -> dict:
+    out: dict = {"seeds": args.seeds, "seconds": args.seconds, "modes": {}}
+    rllib_rates = [r["rllib_env_steps_per_s"] for r in runs if r["mode"] == args.modes[0]]
+    if rllib_rates:
+        out["rllib_env_steps_per_s"] = mean_interval(rllib_rates)
+    for mode in args.modes:
+        mine = [r for r in runs if r["mode"] == mode]
+        figures = {
+            "env_steps_per_s": mean_interval([r["ours_env_steps_per_s"] for r in mine]),
+            "memory_mb": memory[mode].figures(),
+        }
+        if rllib_rates:
+            ours_success = [r["equal_env_steps"]["ours_success_rate"] for r in mine]
+            rllib_success = [r["equal_env_steps"]["rllib_success_rate"] for r in mine]
+            figures["ratio"] = round(
+                float(np.mean([r["ours_env_steps_per_s"] for r in mine]) / np.mean(rllib_rates)),
+                1,
+            )
+            figures["success_at_equal_env_steps"] = {
+                "ours": mean_interval(ours_success),
+                "rllib": mean_interval(rllib_success),
+            }
+            figures["p_ours_over_rllib"] = probability_of_improvement(
+                [ours_success], [rllib_success]
+            )
+        out["modes"][mode] = figures
+    out["runs"] = runs
+    return out
 
 
 if __name__ == "__main__":
