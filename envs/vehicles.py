@@ -595,19 +595,17 @@ class Vehicles(BatchedEnv):
         dh = h[e] - h[e, i][:, None]
         others = there[e]
         others[np.arange(len(e)), i] = False
-        return e, i, forward, left, dh, np.where(others, np.hypot(dx, dy), np.inf)
+        dist = np.full(dx.shape, np.inf)
+        dist[others] = np.hypot(dx[others], dy[others])
+        return e, i, forward, left, dh, dist
 
     def _gap_ahead(self):
         """Bumper gap to, and speed of, the nearest vehicle ahead in the lane `[E, K]`
         (inf and own speed when none, and for empty slots)."""
         v = self._scene()[3]
         e, i, forward, left, dh, dist = self._relative()
-        ahead = (
-            np.isfinite(dist)
-            & (forward > 0)
-            & (np.abs(left) < self.config.lane_width / 2)
-            & (np.cos(dh) > 0.5)
-        )
+        ahead = np.isfinite(dist) & (forward > 0) & (np.abs(left) < self.config.lane_width / 2)
+        ahead[ahead] = np.cos(dh[ahead]) > 0.5  # heading within 60 degrees of ours
         gaps = np.where(ahead, forward - self.config.vehicle_length, np.inf)
         nearest = gaps.argmin(axis=1)
         row_gap = gaps[np.arange(len(e)), nearest]
@@ -631,7 +629,7 @@ class Vehicles(BatchedEnv):
         own[..., 4] = in_box[:, :k]
         own[..., 5] = np.clip(gap / radius, 0.0, 1.0)
         own[..., 6] = np.clip((self.v - lead_speed) / c.v_max, -1.0, 1.0)
-        own[..., 7:10] = np.eye(3, dtype=np.float32)[self.route % 3]
+        own[..., 7:10] = (self.route % 3)[..., None] == np.arange(3)  # the turn, one-hot
         if c.right_of_way:
             blockers = self._blockers().sum(axis=2)
             own[..., OWN_FEATURES] = blockers == 0

@@ -106,11 +106,12 @@ class PPOLearner(PolicySet):
         epochs_run = 0
         for _ in range(cfg.num_epochs):
             order = torch.randperm(n, generator=self.generator).to(self.device)
+            shuffled = {k: v[order] for k, v in rows.items()}  # minibatches: slices of it
             epoch_kl = []
             for start in range(0, n, cfg.minibatch_size):
-                index = order[start : start + cfg.minibatch_size]
+                end = start + cfg.minibatch_size
                 figures = self._minibatch_step(
-                    net, optimizer, {k: v[index] for k, v in rows.items()}
+                    net, optimizer, {k: v[start:end] for k, v in shuffled.items()}
                 )
                 epoch_kl.append(figures["approx_kl"])
                 for k, v in figures.items():
