@@ -86,3 +86,11 @@ def test_fast_tanh_is_tanh_in_value_and_gradient():
     np.testing.assert_allclose(grad, expected, atol=1e-6)
     small = torch.randn(LARGE // 2)
     assert torch.equal(tanh(small), torch.tanh(small))  # small batches keep torch's kernel
+
+
+def test_rows_padded_for_a_wider_agent_are_cut_to_the_observation():
+    layout = ObservationLayout((0, 1), (2,))
+    net = PolicyNetwork(layout, gym.spaces.Discrete(3), 0, PolicyModelConfig(hidden_sizes=[8]))
+    rows = torch.tensor([[0.1, 0.2, 9.0], [0.3, 0.4, -9.0]])  # a third, padded column
+    torch.testing.assert_close(net.own_observations(rows), rows[:, :2])
+    torch.testing.assert_close(net.policy(rows), net.policy(rows[:, :2]))

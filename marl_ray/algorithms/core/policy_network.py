@@ -192,14 +192,18 @@ class PolicyNetwork(nn.Module):
             raise ConfigError(f"actions must be Discrete or a 1-D Box, got {action_space}")
         self.masked = layout.masked
         self.obs_shape = layout.obs_shape
-        self.rows_are_observations = not layout.masked and len(layout.obs_shape) == 1
-        """A core row is the flat observation itself: no columns to pick (the acting fast
-        path)."""
+        self.rows_are_observations = (
+            not layout.masked
+            and len(layout.obs_shape) == 1
+            and layout.obs_index == tuple(range(len(layout.obs_index)))
+        )
+        """A core row as wide as the observation is the observation itself: no columns to
+        pick (rows padded for a wider agent of the same env still are)."""
         return out
 
     def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
         """The observation proper of core rows `[N, D]`, in its own shape `[N, *obs_shape]`."""
-        if self.rows_are_observations:
+        if self.rows_are_observations and rows.shape[-1] == len(self.obs_index):
             return rows if rows.dim() == 2 else rows.flatten(1)
         return rows.flatten(1)[:, self.obs_index].reshape(-1, *self.obs_shape)
 
