@@ -72,7 +72,7 @@ def main() -> None:
                 CONFIG, ["algorithm=PPO", "training.extra={}", f"seed={seed}"], args.seconds
             )
         for mode in args.modes:
-            sampler = memory[mode] if not memory[mode].samples else None
+            sampler = memory[mode] if memory[mode].ident is None else None  # not yet started
             ours = train_ours(mode, seed, args.seconds, sampler)
             run = {"seed": seed, "mode": mode, "ours_env_steps_per_s": round(rate(ours))}
             if rllib is not None:

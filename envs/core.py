@@ -102,8 +102,7 @@ class BatchedEnv(abc.ABC):
         final_observations = observations
         if done.any() and self.autoreset:
             final_observations = observations.copy()
-            self._reset_copies(done)
-            observations[done] = self._observe_copies(np.flatnonzero(done))
+            self.reset_copies(done, observations=observations)
         return BatchStep(
             observations, rewards, terminated, truncated, final_observations, done, infos
         )

@@ -1,7 +1,7 @@
 """tanh for the learners' large CPU batches.
 
 torch's CPU tanh kernel evaluates a high-precision approximation: about 3.4 ns per float32
-element on this project's machine, a third of a PPO update. The identity
+element on this project's machine, over a quarter of a PPO update. The identity
 tanh(x) = 2 sigmoid(2x) - 1 gives the same function within 2e-7 in about 1.4 ns. Below
 `LARGE` elements (a sampler's per-step batch) the three extra operations cost more than they
 save, and on GPUs torch's own kernel is fast: both keep `torch.tanh`.

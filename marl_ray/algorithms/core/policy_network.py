@@ -203,8 +203,8 @@ class PolicyNetwork(nn.Module):
 
     def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
         """The observation proper of core rows `[N, D]`, in its own shape `[N, *obs_shape]`."""
-        if self.rows_are_observations and rows.shape[-1] == len(self.obs_index):
-            return rows if rows.dim() == 2 else rows.flatten(1)
+        if self.rows_are_observations and rows.dim() == 2 and rows.shape[1] == len(self.obs_index):
+            return rows
         return rows.flatten(1)[:, self.obs_index].reshape(-1, *self.obs_shape)
 
     def policy(self, rows: torch.Tensor) -> torch.Tensor:
@@ -264,8 +264,7 @@ class PolicyNetwork(nn.Module):
             entropy = -(log_p.exp() * log_p).sum(dim=-1)  # masked actions: 0 * finite
             return log_p.gather(-1, actions.long()[:, None]).squeeze(-1), entropy
         mean, log_std = params.chunk(2, dim=-1)
-        z = (actions - mean) * torch.exp(-log_std)
-        log_prob = (-0.5 * z.square() - log_std - HALF_LOG_TWO_PI).sum(dim=-1)
+        log_prob = gaussian_log_density((actions - mean) * torch.exp(-log_std), log_std)
         entropy = (0.5 + HALF_LOG_TWO_PI + log_std).sum(dim=-1)
         return log_prob, entropy
 
@@ -307,8 +306,12 @@ def sample_with_log_prob(
         return actions, log_p.gather(-1, actions[:, None]).squeeze(-1)
     mean, log_std = params.chunk(2, dim=-1)
     noise = torch.randn(mean.shape, generator=generator)
-    log_density = -0.5 * noise.square() - log_std - HALF_LOG_TWO_PI
-    return mean + log_std.exp() * noise, log_density.sum(dim=-1)
+    return mean + log_std.exp() * noise, gaussian_log_density(noise, log_std)
+
+
+def gaussian_log_density(z: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """log N(a; mean, std) summed over the action's dimensions, from z = (a - mean) / std."""
+    return (-0.5 * z.square() - log_std - HALF_LOG_TWO_PI).sum(dim=-1)
 
 
 def build_policy_networks(
