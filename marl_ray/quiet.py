@@ -18,17 +18,35 @@ HARMLESS: dict[str, tuple[str, ...]] = {
     # Embedded Ray turns token auth on by itself; clients here find the token on their own.
     "ray._private.authentication.authentication_token_setup": ("Token authentication is",),
     "ray.tune.utils.util": ("Install gputil",),
+    # One line per trial checkpoint from inside the trial; our progress table has the count.
+    "ray.train._internal.storage": ("Checkpoint successfully created at",),
+}
+
+ONCE: dict[str, tuple[str, ...]] = {
+    # Fast iterations with frequent checkpoints force an experiment snapshot every few
+    # seconds; worth saying once, not every time it happens.
+    "ray.tune.execution.experiment_state": ("Experiment state snapshotting has been triggered",),
 }
 
 
 class _DropKnown(logging.Filter):
-    def __init__(self, fragments: tuple[str, ...]):
+    """Drops records containing one of `fragments`; with `once`, all but the first."""
+
+    def __init__(self, fragments: tuple[str, ...], once: bool = False):
         super().__init__()
         self.fragments = fragments
+        self.once = once
+        self.seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not any(fragment in message for fragment in self.fragments)
+        hit = next((fragment for fragment in self.fragments if fragment in message), None)
+        if hit is None:
+            return True
+        if self.once and hit not in self.seen:
+            self.seen.add(hit)
+            return True
+        return False
 
 
 def _ignore_learner_group_exit(default_hook):
@@ -48,10 +66,11 @@ def _ignore_learner_group_exit(default_hook):
 
 def install() -> None:
     """Adds the filters (once per process)."""
-    for name, fragments in HARMLESS.items():
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _DropKnown) for f in logger.filters):
-            logger.addFilter(_DropKnown(fragments))
+    for table, once in ((HARMLESS, False), (ONCE, True)):
+        for name, fragments in table.items():
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, _DropKnown) for f in logger.filters):
+                logger.addFilter(_DropKnown(fragments, once))
     if not getattr(sys.unraisablehook, "marl_ray_quiet", False):
         sys.unraisablehook = _ignore_learner_group_exit(sys.unraisablehook)
 

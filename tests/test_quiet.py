@@ -24,6 +24,22 @@ def test_only_the_known_messages_are_dropped(caplog):
     assert len(messages) == 2
 
 
+def test_repeated_messages_are_shown_once(caplog):
+    quiet.install()
+    logger = logging.getLogger("ray.tune.execution.experiment_state")
+    for f in logger.filters:
+        f.seen.clear()  # earlier tests of this session may have shown it already
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            logger.warning("Experiment state snapshotting has been triggered multiple times")
+        logger.warning("Saving the experiment state took 40 s")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "Experiment state snapshotting has been triggered multiple times",
+        "Saving the experiment state took 40 s",
+    ]
+
+
 def test_only_learner_group_exit_at_shutdown_is_silenced():
     seen = []
     hook = quiet._ignore_learner_group_exit(seen.append)
