@@ -670,7 +670,8 @@ class Vehicles(BatchedEnv):
         rows, others = np.arange(len(e))[:, None], (e[:, None], order)
         picked_dh = dh[rows, order]
         row = np.empty((len(e), self.own_features + n_near * NEIGHBOUR_FEATURES), np.float32)
-        row[:, : self.own_features] = own[e, i]
+        flat = e * k + i  # one index per row: cheaper to gather and scatter than (e, i)
+        row[:, : self.own_features] = own.reshape(-1, own.shape[-1])[flat]
         features = row[:, self.own_features :].reshape(len(e), n_near, NEIGHBOUR_FEATURES)
         features[..., 0] = np.clip(forward[rows, order] / radius, -1, 1)
         features[..., 1] = np.clip(left[rows, order] / radius, -1, 1)
@@ -682,9 +683,9 @@ class Vehicles(BatchedEnv):
         features[..., 7] = self.conflicts[self.route[e, i][:, None], route[others]]
         features[..., 8] = vid[others] < self.vid[e, i][:, None]
         features[..., 9] = 1.0
-        features *= (dist[rows, order] <= radius)[..., None]
+        features[dist[rows, order] > radius] = 0.0  # beyond sensing (or absent): zeros
         obs = np.zeros((self.num_envs, k, row.shape[1]), np.float32)
-        obs[e, i] = row
+        obs.reshape(-1, row.shape[1])[flat] = row
         return obs
 
     def state(self) -> np.ndarray:
