@@ -80,6 +80,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> None:
     """Joins the cluster at `address`, or starts embedded local Ray (reused if running)."""
     if ray.is_initialized():
         return
+    quiet.install()  # before Ray's own start-up messages
     if address:
         token = enable_token_auth_if_found()
         try:
