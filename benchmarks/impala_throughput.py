@@ -9,7 +9,8 @@ Env steps per second = env steps sampled / training time.
 
 Learning is compared both ways: at equal wall time (each side's last row) and at equal env
 steps (ours at the first row where it has sampled as many env steps as RLlib did in total,
-with the time it took). Success rates are the 100-episode training means Tune recorded.
+with the time it took). Success rates: the 100-episode training means Tune recorded, and each
+side's policy on the same seeded evaluation episodes (`throughput_comparison`).
 
 Prints one JSON line last: {"ours_env_steps_per_s", "rllib_env_steps_per_s", "ratio",
 "equal_wall_time": {...}, "equal_env_steps": {...}, "sampling": {...}}.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from throughput_comparison import compare, train
+from throughput_comparison import STEPS, compare, train
 
 from marl_ray.runner import connect
 
@@ -36,7 +37,8 @@ def main() -> None:
     rllib = train(
         CONFIG, ["algorithm=IMPALA", "training.extra={}", "training.grad_clip=40.0"], args.seconds
     )
-    print(json.dumps(compare(ours, rllib, args.seconds)))
+    ours_at_rllib_steps = train(CONFIG, [], env_steps=int(rllib.rows[STEPS].iloc[-1]))
+    print(json.dumps(compare(ours, rllib, args.seconds, ours_at_rllib_steps)))
 
 
 if __name__ == "__main__":

@@ -12,17 +12,20 @@ Env steps per second = env steps sampled / training time.
 
 Every side trains once per seed in `--seeds` (3 by default). Learning is compared at equal
 wall time (each side's last row) and at equal env steps (ours at the first row where it has
-sampled as many env steps as RLlib did in total on that seed). Success rates are the
-100-episode training means Tune recorded; over seeds: means with 95 % bootstrap intervals and
-P(ours > RLlib) at equal env steps.
+sampled as many env steps as RLlib did in total on that seed). Success rates: the
+100-episode training means Tune recorded, and each side's policy on the same 500 seeded
+evaluation episodes with sampled and with greedy actions (at equal env steps, ours from a
+second run stopped at RLlib's total; `throughput_comparison`). Over seeds: means with 95 %
+bootstrap intervals and P(ours > RLlib) at equal env steps.
 
 Memory: the resident set size (RSS) of our trial's processes (trial, learner, worker) is
 sampled every second during our first run of each mode: the peak, and the growth from the
 run's second tenth (the first is the processes starting) to its end.
 
 Prints one JSON line last: {"seeds", "rllib_env_steps_per_s", "modes": {mode:
-{"env_steps_per_s", "ratio", "success_at_equal_env_steps", "p_ours_over_rllib",
-"memory_mb"}}, "runs"}.
+{"env_steps_per_s", "ratio", "success_at_equal_env_steps": {"training", "sampled",
+"greedy"}, "memory_mb"}}, "runs"}: each of the three with "ours", "rllib" and
+"p_ours_over_rllib".
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import json
 
 import numpy as np
 from memory import OUR_PPO_PROCESSES, MemorySampler
-from throughput_comparison import STEPS, compare, train
+from throughput_comparison import STEPS, Run, compare, train
 
 from marl_ray.runner import connect
 from marl_ray.stats import mean_interval, probability_of_improvement
@@ -45,14 +48,18 @@ def rate(rows) -> float:
     return float(rows[STEPS].iloc[-1]) / float(rows["time_total_s"].iloc[-1])
 
 
-def train_ours(mode: str, seed: int, seconds: float, memory: MemorySampler | None):
+def ours_overrides(mode: str, seed: int) -> list[str]:
     extra = f"training.extra={{updates_per_iteration: 1, lookahead: {mode == 'lookahead'}}}"
+    return [extra, f"seed={seed}"]
+
+
+def train_ours(mode: str, seed: int, seconds: float, memory: MemorySampler | None) -> Run:
     if memory:
         memory.start()
-    rows = train(CONFIG, [extra, f"seed={seed}"], seconds)
+    run = train(CONFIG, ours_overrides(mode, seed), seconds)
     if memory:
         memory.running = False
-    return rows
+    return run
 
 
 def main() -> None:
@@ -74,9 +81,11 @@ def main() -> None:
         for mode in args.modes:
             sampler = memory[mode] if memory[mode].ident is None else None  # not yet started
             ours = train_ours(mode, seed, args.seconds, sampler)
-            run = {"seed": seed, "mode": mode, "ours_env_steps_per_s": round(rate(ours))}
+            run = {"seed": seed, "mode": mode, "ours_env_steps_per_s": round(rate(ours.rows))}
             if rllib is not None:
-                run.update(compare(ours, rllib, args.seconds))
+                rllib_steps = int(rllib.rows[STEPS].iloc[-1])
+                at_steps = train(CONFIG, ours_overrides(mode, seed), env_steps=rllib_steps)
+                run.update(compare(ours, rllib, args.seconds, at_steps))
             runs.append(run)
             print(json.dumps(run), flush=True)
     print(json.dumps(summary(args, runs, memory)))
@@ -94,22 +103,32 @@ def summary(args, runs: list[dict], memory: dict[str, MemorySampler]) -> dict:
             "memory_mb": memory[mode].figures(),
         }
         if rllib_rates:
-            ours_success = [r["equal_env_steps"]["ours_success_rate"] for r in mine]
-            rllib_success = [r["equal_env_steps"]["rllib_success_rate"] for r in mine]
             figures["ratio"] = round(
                 float(np.mean([r["ours_env_steps_per_s"] for r in mine]) / np.mean(rllib_rates)),
                 1,
             )
             figures["success_at_equal_env_steps"] = {
-                "ours": mean_interval(ours_success),
-                "rllib": mean_interval(rllib_success),
+                "training": sides(mine, lambda at, side: at[f"{side}_success_rate"]),
+                **{
+                    actions: sides(mine, lambda at, side, a=actions: at[f"{side}_evaluated"][a])
+                    for actions in ("sampled", "greedy")
+                },
             }
-            figures["p_ours_over_rllib"] = probability_of_improvement(
-                [ours_success], [rllib_success]
-            )
         out["modes"][mode] = figures
     out["runs"] = runs
     return out
+
+
+def sides(runs: list[dict], success) -> dict:
+    """One success figure of each side at equal env steps over seeds: means with intervals,
+    and P(ours > RLlib)."""
+    ours = [success(r["equal_env_steps"], "ours") for r in runs]
+    rllib = [success(r["equal_env_steps"], "rllib") for r in runs]
+    return {
+        "ours": mean_interval(ours),
+        "rllib": mean_interval(rllib),
+        "p_ours_over_rllib": probability_of_improvement([ours], [rllib]),
+    }
 
 
 if __name__ == "__main__":

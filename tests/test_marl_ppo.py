@@ -191,6 +191,34 @@ def test_an_update_improves_the_clipped_objective_on_its_batch():
     assert stats["policy_lag"] == 0.0 and learner.version == 1
 
 
+def test_a_stale_batch_is_clipped_around_the_current_policy():
+    """Lag 1 (lookahead): the proximal policy is the learner's own before the update, so the
+    first minibatch starts inside the clip; `behaviour` is plain PPO. Lag 0: the same."""
+    config = replace(SMALL, lr=3e-3, num_epochs=4)
+    sampler = sampler_for(config, num_envs=16)
+    first, stale = sampler.rollout(10), sampler.rollout(10)  # both on the initial weights
+    updated = {}
+    for proximal in ("current", "behaviour"):
+        learner = PPOLearner(replace(config, proximal_policy=proximal))
+        fresh = learner.update([first], env_steps=0, behaviour_version=0)
+        updated[proximal] = (learner, fresh)
+    for k, v in updated["current"][0].policy_weights()["shared"].items():  # no lag: equal
+        assert torch.equal(v, updated["behaviour"][0].policy_weights()["shared"][k])
+    assert updated["current"][1] == updated["behaviour"][1]
+    for learner, _ in updated.values():
+        learner.set_hyperparameters(lr=0.0)  # the policy stays where the first update left it
+    lagged = {p: learner.update([stale], 0, 0) for p, (learner, _) in updated.items()}
+    assert lagged["current"]["policy_lag"] == lagged["behaviour"]["policy_lag"] == 1.0
+    # the step the clip bounds: none from the current policy, the first update's from the
+    # behaviour policy, which has rows beyond the clip before any step
+    assert lagged["current"]["shared"]["approx_kl"] < 1e-6
+    assert lagged["current"]["shared"]["clip_fraction"] == 0.0
+    assert lagged["behaviour"]["shared"]["approx_kl"] > 1e-4
+    assert lagged["behaviour"]["shared"]["clip_fraction"] > 0.0
+    with pytest.raises(ConfigError, match=r"proximal_policy must be one of \['current'"):
+        ppo_config(load_experiment(GRID, ["training.extra.proximal_policy=newest"]))
+
+
 def test_each_policy_has_its_own_network_and_batch():
     config = replace(SMALL, env="smart_grid", env_config={}, policies="by_group")
     learner = PPOLearner(config)

@@ -108,6 +108,50 @@ def test_clipped_surrogate_matches_the_literal_formula(shape, clip):
     assert float(out) == pytest.approx(literal_clipped_surrogate(logp, old_logp, adv, clip))
 
 
+def literal_decoupled_surrogate(logp, prox_logp, behaviour_logp, adv, clip):
+    """Hilton et al. (2021), eq. for L^CLIP decoupled: the behaviour policy corrects by
+    importance sampling, the proximal policy bounds the step."""
+    terms = []
+    rows = (x.ravel() for x in (logp, prox_logp, behaviour_logp, adv))
+    for lp, px, bh, a in zip(*rows, strict=True):
+        weight = np.exp(px) / np.exp(bh)
+        ratio = np.exp(lp) / np.exp(px)
+        terms.append(weight * min(ratio * a, min(max(ratio, 1 - clip), 1 + clip) * a))
+    return -np.mean(terms)
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (5, 6)])
+@pytest.mark.parametrize("clip", [0.1, 0.3])
+def test_decoupled_surrogate_matches_the_literal_formula(shape, clip):
+    rng = np.random.default_rng(len(shape) * 10 + int(clip * 10) + 1)
+    logp, prox, behaviour, adv = (rng.normal(scale=0.5, size=shape) for _ in range(4))
+    out = clipped_surrogate(
+        *(torch.as_tensor(x) for x in (logp, behaviour, adv)),
+        clip,
+        proximal_log_probs=torch.as_tensor(prox),
+    )
+    expected = literal_decoupled_surrogate(logp, prox, behaviour, adv, clip)
+    assert float(out) == pytest.approx(expected)
+    same = clipped_surrogate(*(torch.as_tensor(x) for x in (logp, behaviour, adv)), clip)
+    as_behaviour = clipped_surrogate(
+        *(torch.as_tensor(x) for x in (logp, behaviour, adv)),
+        clip,
+        proximal_log_probs=torch.as_tensor(behaviour),
+    )
+    assert float(same) == pytest.approx(float(as_behaviour))  # pi_prox = pi_old: plain PPO
+
+
+def test_decoupled_surrogate_clips_around_the_proximal_policy():
+    behaviour = torch.zeros(2)
+    proximal = torch.log(torch.tensor([1.5, 0.5]))  # the last update moved far from pi_old
+    logp = proximal.clone().requires_grad_()  # pi = pi_prox: inside the clip, full gradient
+    clipped_surrogate(logp, behaviour, torch.tensor([1.0, -1.0]), 0.2, proximal).backward()
+    torch.testing.assert_close(logp.grad, torch.tensor([-1.5, 0.5]) / 2)
+    plain = proximal.clone().requires_grad_()  # plain PPO: both rows beyond the clip
+    clipped_surrogate(plain, behaviour, torch.tensor([1.0, -1.0]), 0.2).backward()
+    assert torch.equal(plain.grad, torch.zeros(2))
+
+
 def test_clipped_surrogate_has_no_gradient_beyond_the_clip_in_the_advantage_direction():
     old = torch.zeros(2)
     logp = torch.log(torch.tensor([1.5, 0.5])).requires_grad_()  # ratios 1.5 and 0.5

@@ -59,13 +59,24 @@ def clipped_surrogate(
     old_log_probs: torch.Tensor,
     advantages: torch.Tensor,
     clip: float,
+    proximal_log_probs: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """-mean(min(rho A, clip(rho, 1 - clip, 1 + clip) A)), rho = exp(log pi - log pi_old),
-    over the rows given (callers pass the present rows only)."""
-    ratio = (log_probs - old_log_probs).exp()
+    over the rows given (callers pass the present rows only).
+
+    `old_log_probs` are the behaviour policy's (the one that sampled). With
+    `proximal_log_probs` (a newer policy's, for stale batches), the decoupled objective of
+    Hilton, Cobbe & Schulman (2021): -mean(w min(r A, clip(r, 1 - clip, 1 + clip) A)) with
+    r = pi / pi_prox (the clip bounds the step from the proximal policy) and
+    w = pi_prox / pi_old (the off-policy correction); without it, pi_prox = pi_old."""
+    if proximal_log_probs is None:
+        proximal_log_probs, weight = old_log_probs, 1.0
+    else:
+        weight = (proximal_log_probs - old_log_probs).exp()
+    ratio = (log_probs - proximal_log_probs).exp()
     unclipped = ratio * advantages
     clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages
-    return -torch.min(unclipped, clipped).mean()
+    return -(weight * torch.min(unclipped, clipped)).mean()
 
 
 def value_loss(

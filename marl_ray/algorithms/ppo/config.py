@@ -9,6 +9,8 @@ from marl_ray.algorithms.core.experiment import own_algorithm_config, policy_mod
 from marl_ray.algorithms.core.policy_network import PolicyModelConfig
 from marl_ray.config import ExperimentConfig
 
+PROXIMAL_POLICIES = ("current", "behaviour")
+
 
 @dataclass(frozen=True)
 class PPOConfig:
@@ -43,6 +45,11 @@ class PPOConfig:
     """Stop an update's epochs once the mean approximate KL exceeds this."""
     lookahead: bool = False
     """Sample the next batch while the learner updates on this one (policy lag 1)."""
+    proximal_policy: str = "current"
+    """What the clip bounds the step from on a stale batch (policy lag > 0): `current`, the
+    learner's policy before the update, with the behaviour policy as the importance weight
+    (decoupled PPO, Hilton et al. 2021); or `behaviour`, the policy that sampled (plain PPO,
+    whose stale rows start beyond the clip). Without lag the two are the same."""
     updates_per_iteration: int = 1
     learner_gpus: int = 0
     seed: int = 0
@@ -62,6 +69,11 @@ class PPOConfig:
         check(self.value_clip is None or self.value_clip > 0, "value_clip must be > 0")
         check(self.target_kl is None or self.target_kl > 0, "target_kl must be > 0")
         check(self.updates_per_iteration >= 1, "training.extra.updates_per_iteration >= 1")
+        check(
+            self.proximal_policy in PROXIMAL_POLICIES,
+            f"training.extra.proximal_policy must be one of {list(PROXIMAL_POLICIES)}, "
+            f"got {self.proximal_policy!r}",
+        )
         for name in ("lr_schedule", "entropy_schedule"):
             points = getattr(self, name)
             if points is not None:
@@ -85,6 +97,7 @@ EXTRA_KEYS = (
     "value_normalization",
     "target_kl",
     "lookahead",
+    "proximal_policy",
     "updates_per_iteration",
 )
 TRAINING_KEYS = {

@@ -44,11 +44,12 @@ class PPOLearner(PolicySet):
         """One PPO update of every policy on the workers' rollouts; `env_steps` (the run's
         total so far) drives the schedules."""
         self._apply_schedules(env_steps)
+        lag = self.version - behaviour_version
+        decoupled = lag > 0 and self.config.proximal_policy == "current"
         stats = {}
         for policy_id in self.nets:
             batch = concat_policy_rollouts([r[policy_id] for r in rollouts])
-            stats[policy_id] = self._update_policy(policy_id, batch)
-        lag = self.version - behaviour_version
+            stats[policy_id] = self._update_policy(policy_id, batch, decoupled)
         self.version += 1
         return {
             **stats,
@@ -85,7 +86,11 @@ class PPOLearner(PolicySet):
         stats.update(out.returns[batch.mask])
         return out.advantages, stats.normalize(out.returns), stats.normalize(values)
 
-    def _update_policy(self, policy_id: str, batch: PolicyRollout) -> dict[str, float]:
+    def _update_policy(
+        self, policy_id: str, batch: PolicyRollout, decoupled: bool
+    ) -> dict[str, float]:
+        """Minibatch epochs on the present rows; `decoupled`: the clip is around this policy
+        as it is now (proximal), not around the stale behaviour policy."""
         cfg, net, optimizer = self.config, self.nets[policy_id], self.optimizers[policy_id]
         advantages, value_targets, old_values = self.targets(policy_id, batch)
         present = batch.mask.reshape(-1)
@@ -102,6 +107,7 @@ class PPOLearner(PolicySet):
         n = len(rows["log_probs"])
         if n == 0:
             return {"present_rows": 0.0}
+        rows["proximal_log_probs"] = self._log_probs(net, rows) if decoupled else rows["log_probs"]
         sums: dict[str, list[float]] = {}
         epochs_run = 0
         for _ in range(cfg.num_epochs):
@@ -127,13 +133,32 @@ class PPOLearner(PolicySet):
             "value_std": self.value_stats[policy_id].std,
         }
 
+    @torch.no_grad()
+    def _log_probs(self, net, rows: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Log probabilities of the rows' actions under `net` as it is now, a minibatch at
+        a time."""
+        size = self.config.minibatch_size
+        return torch.cat(
+            [
+                net.log_prob_and_entropy(
+                    net(rows["obs"][i : i + size], rows["state"][i : i + size])[0],
+                    rows["actions"][i : i + size],
+                )[0]
+                for i in range(0, len(rows["actions"]), size)
+            ]
+        )
+
     def _minibatch_step(self, net, optimizer, mb: dict[str, torch.Tensor]) -> dict[str, float]:
         cfg = self.config
         params, values = net(mb["obs"], mb["state"])
         log_probs, entropy = net.log_prob_and_entropy(params, mb["actions"])
         entropy = entropy.mean()
         policy = clipped_surrogate(
-            log_probs, mb["log_probs"], normalize_advantages(mb["advantages"]), cfg.clip_param
+            log_probs,
+            mb["log_probs"],
+            normalize_advantages(mb["advantages"]),
+            cfg.clip_param,
+            mb["proximal_log_probs"],
         )
         value = value_loss(values, mb["old_values"], mb["value_targets"], cfg.value_clip)
         total = policy + cfg.value_coef * value - self.entropy_coef * entropy
@@ -142,7 +167,7 @@ class PPOLearner(PolicySet):
         grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
         optimizer.step()
         with torch.no_grad():
-            log_ratio = log_probs - mb["log_probs"]
+            log_ratio = log_probs - mb["proximal_log_probs"]  # the step the clip bounds
             approx_kl = float(((log_ratio.exp() - 1) - log_ratio).mean())
             clip_fraction = float(((log_ratio.exp() - 1).abs() > cfg.clip_param).float().mean())
             target = mb["value_targets"]
