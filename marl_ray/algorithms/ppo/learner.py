@@ -135,14 +135,13 @@ class PPOLearner(PolicySet):
 
     @torch.no_grad()
     def _log_probs(self, net, rows: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Log probabilities of the rows' actions under `net` as it is now, a minibatch at
-        a time."""
+        """Log probabilities of the rows' actions under `net`'s actor as it is now, a
+        minibatch at a time."""
         size = self.config.minibatch_size
         return torch.cat(
             [
                 net.log_prob_and_entropy(
-                    net(rows["obs"][i : i + size], rows["state"][i : i + size])[0],
-                    rows["actions"][i : i + size],
+                    net.policy(rows["obs"][i : i + size]), rows["actions"][i : i + size]
                 )[0]
                 for i in range(0, len(rows["actions"]), size)
             ]
