@@ -107,7 +107,8 @@ class PPOLearner(PolicySet):
         n = len(rows["log_probs"])
         if n == 0:
             return {"present_rows": 0.0}
-        rows["proximal_log_probs"] = self._log_probs(net, rows) if decoupled else rows["log_probs"]
+        if decoupled:
+            rows["proximal_log_probs"] = self._log_probs(net, rows)
         sums: dict[str, list[float]] = {}
         epochs_run = 0
         for _ in range(cfg.num_epochs):
@@ -133,7 +134,7 @@ class PPOLearner(PolicySet):
             "value_std": self.value_stats[policy_id].std,
         }
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _log_probs(self, net, rows: dict[str, torch.Tensor]) -> torch.Tensor:
         """Log probabilities of the rows' actions under `net`'s actor as it is now, a
         minibatch at a time."""
@@ -145,7 +146,7 @@ class PPOLearner(PolicySet):
                 )[0]
                 for i in range(0, len(rows["actions"]), size)
             ]
-        )
+        ).clone()  # a normal tensor again, to be indexed beside the others
 
     def _minibatch_step(self, net, optimizer, mb: dict[str, torch.Tensor]) -> dict[str, float]:
         cfg = self.config
@@ -157,16 +158,17 @@ class PPOLearner(PolicySet):
             mb["log_probs"],
             normalize_advantages(mb["advantages"]),
             cfg.clip_param,
-            mb["proximal_log_probs"],
+            mb.get("proximal_log_probs"),
         )
         value = value_loss(values, mb["old_values"], mb["value_targets"], cfg.value_clip)
         total = policy + cfg.value_coef * value - self.entropy_coef * entropy
         optimizer.zero_grad(set_to_none=True)
         total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         optimizer.step()
         with torch.no_grad():
-            log_ratio = log_probs - mb["proximal_log_probs"]  # the step the clip bounds
+            log_ratio = log_probs - mb.get("proximal_log_probs", mb["log_probs"])  # clip's step
             approx_kl = float(((log_ratio.exp() - 1) - log_ratio).mean())
             clip_fraction = float(((log_ratio.exp() - 1).abs() > cfg.clip_param).float().mean())
             target = mb["value_targets"]
