@@ -18,6 +18,10 @@ evaluation episodes with sampled and with greedy actions (at equal env steps, ou
 second run stopped at RLlib's total; `throughput_comparison`). Over seeds: means with 95 %
 bootstrap intervals and P(ours > RLlib) at equal env steps.
 
+Per run, the median update's learner time (`update_ms`, in the learner actor) and the slowest
+worker's sampling time per batch (`sample_ms`): synchronously they add up, with lookahead the
+larger bounds the rate.
+
 Memory: the resident set size (RSS) of our trial's processes (trial, learner, worker) is
 sampled every second during our first run of each mode: the peak, and the growth from the
 run's second tenth (the first is the processes starting) to its end.
@@ -81,7 +85,15 @@ def main() -> None:
         for mode in args.modes:
             sampler = memory[mode] if memory[mode].ident is None else None  # not yet started
             ours = train_ours(mode, seed, args.seconds, sampler)
-            run = {"seed": seed, "mode": mode, "ours_env_steps_per_s": round(rate(ours.rows))}
+            run = {
+                "seed": seed,
+                "mode": mode,
+                "ours_env_steps_per_s": round(rate(ours.rows)),
+                **{  # where our time goes: the median iteration's (one update each)
+                    f"{name}_ms": round(1000 * float(ours.rows[f"learners/{name}_s"].median()), 1)
+                    for name in ("update", "sample")
+                },
+            }
             if rllib is not None:
                 rllib_steps = int(rllib.rows[STEPS].iloc[-1])
                 at_steps = train(CONFIG, ours_overrides(mode, seed), env_steps=rllib_steps)

@@ -4,6 +4,7 @@ actors). `SamplerActor` is the Ray actor; `SamplerHost` runs without Ray."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, NamedTuple
 
 import ray
@@ -21,6 +22,7 @@ class BatchInfo(NamedTuple):
     episodes: list[EpisodeStats]
     batch_bytes: int  # the batch this call returns
     weights_bytes: int  # weights loaded for it (0 when the version had not changed)
+    sample_s: float  # wall time of this call (loading the weights and stepping)
 
 
 class SamplerHost:
@@ -45,6 +47,7 @@ class SamplerHost:
     @ray.method(num_returns=2)
     def rollout(self, weights) -> tuple[dict[str, PolicyRollout], BatchInfo]:
         """`length` steps with the given `(version, weights)` (loaded when they changed)."""
+        start = time.perf_counter()
         version, state = weights
         weights_bytes = 0
         if version != self.version:
@@ -60,6 +63,7 @@ class SamplerHost:
             self.sampler.tracker.drain(),
             nbytes(batch),
             weights_bytes,
+            time.perf_counter() - start,
         )
         return batch, info
 

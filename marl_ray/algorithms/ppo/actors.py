@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import ray
 
 from marl_ray.algorithms.core.device import select_device
@@ -15,7 +17,10 @@ class PPOLearnerActor:
         self.learner = PPOLearner(config, select_device(config.learner_gpus, "the PPO learner"))
 
     def update(self, env_steps: int, behaviour_version: int, *batches):
-        return self.learner.update(list(batches), env_steps, behaviour_version)
+        """The learner's figures, with `update_s`: its wall time here."""
+        start = time.perf_counter()
+        stats = self.learner.update(list(batches), env_steps, behaviour_version)
+        return {**stats, "update_s": time.perf_counter() - start}
 
     def get_weights(self):
         return self.learner.get_weights()

@@ -137,7 +137,7 @@ class PPODriver(LearnerDriver):
         stats = ray.get(self.learner.update.remote(self.env_steps, behaviour, *batches))
         self.updates += 1
         self.weights = self.learner.get_weights.remote()
-        return stats
+        return {**stats, "sample_s": max(info.sample_s for info in infos)}
 
     def _export(self, figures: dict[str, Any]) -> None:
         for key in ("env_steps_per_s", "learner_updates_per_s", "policy_lag"):
