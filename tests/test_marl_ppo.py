@@ -463,3 +463,33 @@ def test_transfer_bytes_count_every_array_once():
         "weights_bytes": 50.0,
     }
     assert count.figures(1.0)["transfer_bytes_per_iteration"] == 0.0  # counting starts again
+
+
+STALE_SETUPS = {
+    "smart_grid_by_group": dict(env="smart_grid", env_config={}, policies="by_group"),
+    "vehicles_masks": dict(env="vehicles", env_config={"max_seconds": 20}),
+    "vehicles_attention_comm": dict(
+        env="vehicles", env_config={"max_seconds": 20}, network=ATTENTION
+    ),
+    "grid_shared_trunk": dict(network=PolicyModelConfig(shared_trunk=True)),
+    "grid_global_state_critic": dict(network=PolicyModelConfig(critic_input="global_state")),
+}
+
+
+@pytest.mark.parametrize("setup", sorted(STALE_SETUPS))
+def test_the_proximal_policy_is_the_learners_own_in_every_setup(setup):
+    """Lag 1 with the learner frozen after its first update: every policy's stale rows start
+    (and stay) exactly at the proximal policy, whatever its network, actions or masks."""
+    config = replace(SMALL, **STALE_SETUPS[setup], train_batch_size=4 * 12)
+    sampler = sampler_for(config, num_envs=4)
+    first, stale = sampler.rollout(12), sampler.rollout(12)
+    learner = PPOLearner(config)
+    learner.update([first], env_steps=0, behaviour_version=0)
+    learner.set_hyperparameters(lr=0.0)
+    stats = learner.update([stale], env_steps=0, behaviour_version=0)
+    assert stats["policy_lag"] == 1.0
+    for policy_id in learner.nets:
+        figures = stats[policy_id]
+        if figures["present_rows"]:
+            assert figures["approx_kl"] < 1e-6 and figures["clip_fraction"] == 0.0, policy_id
+            assert np.isfinite(figures["policy_loss"]), policy_id
