@@ -12,6 +12,7 @@ env-step total (the timed run passes that total between two checkpoints)."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ def success(rows: pd.DataFrame, index: int) -> float | None:
     return None if pd.isna(value) else round(float(value), 3)
 
 
+@functools.cache  # RLlib's run is compared with each of our modes
 def evaluated_success(checkpoint: str) -> dict[str, float]:
     """Success rate of a checkpoint's policies on the shared evaluation episodes, with sampled
     and with greedy actions."""

@@ -69,14 +69,14 @@ def clipped_surrogate(
     Hilton, Cobbe & Schulman (2021): -mean(w min(r A, clip(r, 1 - clip, 1 + clip) A)) with
     r = pi / pi_prox (the clip bounds the step from the proximal policy) and
     w = pi_prox / pi_old (the off-policy correction); without it, pi_prox = pi_old."""
-    if proximal_log_probs is None:
-        proximal_log_probs, weight = old_log_probs, 1.0
-    else:
-        weight = (proximal_log_probs - old_log_probs).exp()
-    ratio = (log_probs - proximal_log_probs).exp()
+    proximal = old_log_probs if proximal_log_probs is None else proximal_log_probs
+    ratio = (log_probs - proximal).exp()
     unclipped = ratio * advantages
     clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages
-    return -(weight * torch.min(unclipped, clipped)).mean()
+    surrogate = torch.min(unclipped, clipped)
+    if proximal_log_probs is not None:
+        surrogate = (proximal_log_probs - old_log_probs).exp() * surrogate
+    return -surrogate.mean()
 
 
 def value_loss(
