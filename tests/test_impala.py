@@ -95,10 +95,10 @@ def test_queue_bound_holds_and_a_killed_actor_is_replaced(ray_session):
     driver = ImpalaDriver(SMALL, "impala/test", metrics=None)
     try:
         driver.train(3)
-        victim = driver.actors[1]
+        victim = driver.samplers[1]
         ray.kill(victim)
         figures = driver.train(15)
-        assert driver.restarts >= 1 and driver.actors[1] is not victim
+        assert driver.restarts >= 1 and driver.samplers[1] is not victim
         assert driver.max_queue_seen <= SMALL.queue_size
         steps_per_trajectory = SMALL.rollout_length * SMALL.num_envs_per_actor
         assert driver.env_steps == driver.trajectories * steps_per_trajectory

@@ -8,17 +8,15 @@ from typing import Any, ClassVar
 
 import ray
 
-from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S
+from marl_ray.algorithms.actor_driver import ActorDriver
 
 
-class LearnerDriver(abc.ABC):
+class LearnerDriver(ActorDriver):
     """Subclasses set `learner` (the learner actor), `window` (recent episodes) and the int
     attributes named in `COUNTERS`, and discard work begun on replaced weights in
     `_discard_in_flight`."""
 
     COUNTERS: ClassVar[tuple[str, ...]]
-    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
-    """Fail the trial when no actor returns work for this long (`marl_ray.algorithms.stall`)."""
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -267,9 +267,8 @@ class OffPolicyDriver(LearnerDriver):
         self.in_flight.clear()
         self._launch_idle()
 
-    def stop(self) -> None:
-        for actor in [*self.samplers, self.learner, self.replay]:
-            ray.kill(actor)
+    def actors(self) -> list[Any]:
+        return [*self.samplers, self.learner, self.replay]
 
 
 class OffPolicyTrainable(DistributedTrainable):

@@ -1,9 +1,10 @@
 """Tune `Trainable` shared by marl_ray's own algorithms.
 
 A subclass names its algorithm and says how to build its config, its placement-group bundles
-and its driver. The driver (the Ray-side training loop) offers `train()`, `env_steps`,
-`window` (recent episodes), `restarts`, `state_dict()`, `load_state_dict()`,
-`policy_weights(state)` (the acting network's weights in that state) and `stop()`.
+and its driver. The driver (the Ray-side training loop, an `ActorDriver`) offers `train()`,
+`env_steps`, `window` (recent episodes), `restarts`, `state_dict()`, `load_state_dict()`,
+`policy_weights(state)` (the acting network's weights in that state), `wait_started()` and
+`stop()`.
 Results use RLlib's keys, so stop criteria, metrics and plots work alike for every algorithm.
 """
 
@@ -111,6 +112,7 @@ class DistributedTrainable(tune.Trainable, abc.ABC):
         prefix = f"{name}/{trial}@{os.getpid()}"
         self.driver = self.make_driver(self.algo_config, prefix, self.metrics, slots)
         self.driver.stall_timeout_s = self.experiment.resources.stall_timeout_s
+        self.driver.wait_started()
 
     def step(self) -> dict[str, Any]:
         start = time.perf_counter()

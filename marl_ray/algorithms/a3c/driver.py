@@ -20,11 +20,11 @@ import ray
 from marl_ray.algorithms.a3c.actors import A3CWorkerActor, ParameterServerActor
 from marl_ray.algorithms.a3c.config import A3CConfig
 from marl_ray.algorithms.a3c.server import split_policy_weights
+from marl_ray.algorithms.actor_driver import ActorDriver
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.core.transfer import TransferCount
 from marl_ray.algorithms.stall import (
-    DEFAULT_STALL_TIMEOUT_S,
     WorkClock,
     all_ready,
     first_ready,
@@ -38,9 +38,7 @@ logger = logging.getLogger(__name__)
 PS_CPUS = 0.5
 
 
-class A3CDriver:
-    stall_timeout_s = DEFAULT_STALL_TIMEOUT_S
-
+class A3CDriver(ActorDriver):
     def __init__(
         self,
         config: A3CConfig,
@@ -214,7 +212,9 @@ class A3CDriver:
                 self._replace(i, exc)
             self._launch(i, weights)
 
+    def actors(self) -> list[Any]:
+        return [*self.workers, self.ps]
+
     def stop(self) -> None:
-        for actor in [*self.workers, self.ps]:
-            ray.kill(actor)
+        super().stop()
         self.in_flight.clear()

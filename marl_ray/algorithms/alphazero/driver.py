@@ -19,6 +19,7 @@ import ray
 import torch
 
 from envs.board_games import make_game
+from marl_ray.algorithms.actor_driver import ActorDriver
 from marl_ray.algorithms.alphazero.actors import (
     EvaluatorActor,
     InferenceActor,
@@ -32,7 +33,6 @@ from marl_ray.algorithms.alphazero.network import PolicyValueNet
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.stall import (
-    DEFAULT_STALL_TIMEOUT_S,
     WorkClock,
     first_ready,
     get_within,
@@ -44,9 +44,7 @@ logger = logging.getLogger(__name__)
 TRAINER_CPUS = 1.0
 
 
-class AlphaZeroDriver:
-    stall_timeout_s = DEFAULT_STALL_TIMEOUT_S
-
+class AlphaZeroDriver(ActorDriver):
     def __init__(
         self,
         config: AlphaZeroConfig,
@@ -234,8 +232,6 @@ class AlphaZeroDriver:
         self.window.load_state_dict(state["episodes"])
         self.evaluation = dict(state["evaluation"])
 
-    def stop(self) -> None:
+    def actors(self) -> list[Any]:
         actors = [*self.workers, self.trainer, self.replay, self.evaluator, self.inference]
-        for actor in actors:
-            if actor is not None:
-                ray.kill(actor)
+        return [actor for actor in actors if actor is not None]

@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import ray
 
+from marl_ray.algorithms.actor_driver import ActorDriver
 from marl_ray.algorithms.core.actor_names import ActorNames
 from marl_ray.algorithms.core.es_math import NoiseTable, pair_weights
 from marl_ray.algorithms.core.rollout import EpisodeStats, EpisodeWindow
 from marl_ray.algorithms.es.actors import ESWorkerActor
 from marl_ray.algorithms.es.config import ESConfig
 from marl_ray.algorithms.es.model import ESModel, ObsStats, Update
-from marl_ray.algorithms.stall import DEFAULT_STALL_TIMEOUT_S, WorkClock, first_ready
+from marl_ray.algorithms.stall import WorkClock, first_ready
 from marl_ray.algorithms.trainable import NO_SLOTS, BundleSlots
 from marl_ray.metrics import AlgorithmMetrics
 
@@ -40,8 +41,7 @@ def _size(message: Any) -> int:
     return len(pickle.dumps(message, protocol=5))
 
 
-class ESDriver:
-    stall_timeout_s = DEFAULT_STALL_TIMEOUT_S
+class ESDriver(ActorDriver):
     worker_class = ESWorkerActor  # tests swap in a faulty worker
 
     def __init__(
@@ -221,6 +221,5 @@ class ESDriver:
         for i in range(self.config.num_workers):
             self._start_worker(i)
 
-    def stop(self) -> None:
-        for worker in self.workers:
-            ray.kill(worker)
+    def actors(self) -> list[Any]:
+        return list(self.workers)

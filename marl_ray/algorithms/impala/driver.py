@@ -53,7 +53,7 @@ class ImpalaDriver(LearnerDriver):
             num_gpus=config.learner_gpus,
             **slots.options(0),
         ).remote(config)
-        self.actors: list[Any] = [None] * config.num_actors
+        self.samplers: list[Any] = [None] * config.num_actors
         self.names = ActorNames(name_prefix, "actor")
         self.restarts = 0
         self.work = WorkClock()
@@ -74,9 +74,9 @@ class ImpalaDriver(LearnerDriver):
         self._launch_idle()
 
     def _start_actor(self, i: int) -> None:
-        name, seed_index = self.names.next(i, replacement=self.actors[i] is not None)
+        name, seed_index = self.names.next(i, replacement=self.samplers[i] is not None)
         cfg = self.config
-        self.actors[i] = SamplerActor.options(
+        self.samplers[i] = SamplerActor.options(
             name=name, num_cpus=cfg.num_cpus_per_actor, **self.slots.options(1 + i)
         ).remote(
             cfg,
@@ -88,7 +88,7 @@ class ImpalaDriver(LearnerDriver):
         )
 
     def _launch(self, i: int) -> None:
-        trajectory_ref, info_ref = self.actors[i].rollout.remote(self.weights)
+        trajectory_ref, info_ref = self.samplers[i].rollout.remote(self.weights)
         self.in_flight[info_ref] = (i, trajectory_ref)
 
     def train(self, num_updates: int | None = None) -> dict[str, Any]:
@@ -192,6 +192,5 @@ class ImpalaDriver(LearnerDriver):
         self.in_flight.clear()
         self._launch_idle()
 
-    def stop(self) -> None:
-        for actor in [*self.actors, self.learner]:
-            ray.kill(actor)
+    def actors(self) -> list[Any]:
+        return [*self.samplers, self.learner]

@@ -155,6 +155,5 @@ class PPODriver(LearnerDriver):
             ray.wait([info for _, info in self.pending.values()], num_returns=len(self.pending))
             self.pending = None
 
-    def stop(self) -> None:
-        for actor in [*self.workers, self.learner]:
-            ray.kill(actor)
+    def actors(self) -> list[Any]:
+        return [*self.workers, self.learner]
