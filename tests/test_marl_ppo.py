@@ -493,3 +493,24 @@ def test_the_proximal_policy_is_the_learners_own_in_every_setup(setup):
         if figures["present_rows"]:
             assert figures["approx_kl"] < 1e-6 and figures["clip_fraction"] == 0.0, policy_id
             assert np.isfinite(figures["policy_loss"]), policy_id
+
+
+@pytest.mark.parametrize("setup", sorted(STALE_SETUPS))
+def test_the_critic_thread_changes_no_weight_and_no_figure(setup):
+    """`parallel_critic`: the actor's and the critic's losses differentiated apart, on two
+    threads, give the summed loss's gradients: the same weights and figures as one thread,
+    to the bit
+    (a shared trunk or attention over peers always takes the one-thread path)."""
+    config = replace(SMALL, **STALE_SETUPS[setup], train_batch_size=4 * 12)
+    batch = sampler_for(config, num_envs=4).rollout(12)
+    two, one = (PPOLearner(replace(config, parallel_critic=p)) for p in (True, False))
+    assert two.critic_thread is not None and one.critic_thread is None
+    separate = setup in ("smart_grid_by_group", "vehicles_masks", "grid_global_state_critic")
+    assert all(net.separate_critic == separate for net in two.nets.values())
+    for _ in range(2):  # the second update starts from the first's weights and moments
+        stats_two = two.update([batch], env_steps=0, behaviour_version=two.version)
+        stats_one = one.update([batch], env_steps=0, behaviour_version=one.version)
+        assert stats_two == stats_one
+    for policy_id, weights in two.policy_weights().items():
+        for k, v in weights.items():
+            assert torch.equal(v, one.policy_weights()[policy_id][k]), (policy_id, k)

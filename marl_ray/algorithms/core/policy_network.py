@@ -201,6 +201,11 @@ class PolicyNetwork(nn.Module):
         pick (rows padded for a wider agent of the same env still are)."""
         return out
 
+    @property
+    def separate_critic(self) -> bool:
+        """Actor and critic share no parameter: their losses differentiate apart."""
+        return not (self.reads_peers or self.shared_trunk)
+
     def own_observations(self, rows: torch.Tensor) -> torch.Tensor:
         """The observation proper of core rows `[N, D]`, in its own shape `[N, *obs_shape]`."""
         if self.rows_are_observations and rows.dim() == 2 and rows.shape[1] == len(self.obs_index):

@@ -1,8 +1,13 @@
 """The PPO learner without Ray: per policy, GAE over its rollouts, then minibatch epochs of
-the clipped surrogate, value loss and entropy bonus on its present rows only."""
+the clipped surrogate, value loss and entropy bonus on its present rows only.
+
+On a CPU, where the actor and the critic share no layer, a minibatch's two losses are
+differentiated at once: the critic's on a second thread (torch releases the GIL inside its
+operations), the actor's on the calling one; the gradients are those of the summed loss."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -35,6 +40,11 @@ class PPOLearner(PolicySet):
         self.config = config
         self.value_stats = {k: RunningMeanStd() for k in self.nets}
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.critic_thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="ppo-critic")
+            if config.parallel_critic and self.device.type == "cpu"
+            else None
+        )
 
     # ---- the update -------------------------------------------------------------------
 
@@ -149,8 +159,35 @@ class PPOLearner(PolicySet):
         ).clone()  # a normal tensor again, to be indexed beside the others
 
     def _minibatch_step(self, net, optimizer, mb: dict[str, torch.Tensor]) -> dict[str, float]:
+        optimizer.zero_grad(set_to_none=True)
+        if self.critic_thread is not None and net.separate_critic:
+            critic = self.critic_thread.submit(self._critic_backward, net, mb)
+            actor_loss, actor_figures = self._actor_loss(net, net.policy(mb["obs"]), mb)
+            actor_loss.backward()
+            critic_loss, critic_figures = critic.result()
+        else:
+            params, values = net(mb["obs"], mb["state"])
+            actor_loss, actor_figures = self._actor_loss(net, params, mb)
+            critic_loss, critic_figures = self._critic_loss(values, mb)
+            (actor_loss + critic_loss).backward()
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        optimizer.step()
+        return {
+            **actor_figures,
+            **critic_figures,
+            "total_loss": float(actor_loss.detach() + critic_loss.detach()),
+            "grad_norm": float(grad_norm),
+        }
+
+    def _critic_backward(self, net, mb: dict[str, torch.Tensor]):
+        loss, figures = self._critic_loss(net.value(mb["obs"], mb["state"]), mb)
+        loss.backward()
+        return loss, figures
+
+    def _actor_loss(self, net, params: torch.Tensor, mb: dict[str, torch.Tensor]):
+        """The clipped surrogate minus the entropy bonus, and its figures."""
         cfg = self.config
-        params, values = net(mb["obs"], mb["state"])
         log_probs, entropy = net.log_prob_and_entropy(params, mb["actions"])
         entropy = entropy.mean()
         policy = clipped_surrogate(
@@ -160,29 +197,30 @@ class PPOLearner(PolicySet):
             cfg.clip_param,
             mb.get("proximal_log_probs"),
         )
-        value = value_loss(values, mb["old_values"], mb["value_targets"], cfg.value_clip)
-        total = policy + cfg.value_coef * value - self.entropy_coef * entropy
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        optimizer.step()
         with torch.no_grad():
             log_ratio = log_probs - mb.get("proximal_log_probs", mb["log_probs"])  # clip's step
             approx_kl = float(((log_ratio.exp() - 1) - log_ratio).mean())
             clip_fraction = float(((log_ratio.exp() - 1).abs() > cfg.clip_param).float().mean())
-            target = mb["value_targets"]
-            explained = 1.0 - float((target - values).var() / target.var().clamp_min(1e-8))
-        return {
-            "total_loss": float(total.detach()),
+        figures = {
             "policy_loss": float(policy.detach()),
-            "vf_loss": float(value.detach()),
             "entropy": float(entropy.detach()),
             "approx_kl": approx_kl,
             "clip_fraction": clip_fraction,
-            "grad_norm": float(grad_norm),
+        }
+        return policy - self.entropy_coef * entropy, figures
+
+    def _critic_loss(self, values: torch.Tensor, mb: dict[str, torch.Tensor]):
+        """The weighted value loss and its figures."""
+        cfg = self.config
+        value = value_loss(values, mb["old_values"], mb["value_targets"], cfg.value_clip)
+        with torch.no_grad():
+            target = mb["value_targets"]
+            explained = 1.0 - float((target - values).var() / target.var().clamp_min(1e-8))
+        figures = {
+            "vf_loss": float(value.detach()),
             "vf_explained_var": explained,  # of the minibatch, before its step (as RLlib's)
         }
+        return cfg.value_coef * value, figures
 
     # ---- state (weights, optimisers and hyperparameters: PolicySet) -------------------
 
