@@ -158,7 +158,6 @@ def garbage_in_absent_rows(batch: PolicyRollout, seed: int = 0) -> PolicyRollout
     return batch._replace(
         obs=noisy(batch.obs),
         log_probs=noisy(batch.log_probs),
-        values=noisy(batch.values),
         rewards=noisy(batch.rewards),
         actions=torch.where(absent[..., None], torch.full_like(batch.actions, 0.7), batch.actions)
         if batch.actions.dim() == 3
@@ -189,6 +188,25 @@ def test_an_update_improves_the_clipped_objective_on_its_batch():
     assert shared["approx_kl"] > 0 and 0 <= shared["clip_fraction"] <= 1
     assert shared["present_rows"] == 16 * 10 * 2
     assert stats["policy_lag"] == 0.0 and learner.version == 1
+
+
+def test_the_learner_values_every_row_with_its_own_critic():
+    """Samplers run no critic per step; the learner values the rows (and the rows after the
+    last step) with its critic as it is, a minibatch at a time: the same as row by row."""
+    config = replace(SMALL, network=PolicyModelConfig(critic_input="global_state"))
+    batch = sampler_for(config, num_envs=4).rollout(13)["shared"]  # 104 rows, minibatch 64
+    assert "values" not in batch._fields
+    learner = PPOLearner(config)
+    net = learner.nets["shared"]
+    values, bootstrap = learner._values(net, batch)
+    T, R = batch.rewards.shape
+    with torch.no_grad():
+        for t in range(T):
+            for r in range(R):
+                expected = net.value(batch.obs[t, r][None], batch.state[t, r][None])[0]
+                torch.testing.assert_close(values[t, r], expected, rtol=1e-5, atol=1e-6)
+        expected = net.value(batch.bootstrap_obs, batch.bootstrap_state)
+        torch.testing.assert_close(bootstrap, expected)
 
 
 def test_a_stale_batch_is_clipped_around_the_current_policy():

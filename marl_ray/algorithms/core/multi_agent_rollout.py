@@ -26,13 +26,14 @@ from marl_ray.algorithms.core.rollout import EpisodeTracker
 
 
 class PolicyRollout(NamedTuple):
-    """`T` steps of one policy's `R` rows; the critic outputs are the acting network's."""
+    """`T` steps of one policy's `R` rows. Samplers run no critic per step: learners value
+    the rows themselves, in one batched pass (as RLlib's learners do). The truncation and
+    bootstrap values are the acting network's critic's (computed once per rollout)."""
 
     obs: torch.Tensor  # [T, R, D] core rows acted on (action masks included)
     state: torch.Tensor  # [T, R, S] global state beside each row ([T, R, 0] if unused)
     actions: torch.Tensor  # [T, R] or [T, R, k]
     log_probs: torch.Tensor  # [T, R] log pi_behaviour(a|s)
-    values: torch.Tensor  # [T, R] critic on the rows acted on (zeros without acting_values)
     rewards: torch.Tensor  # [T, R]
     terminated: torch.Tensor  # [T, R] bool (absent rows too)
     truncated: torch.Tensor  # [T, R] bool
@@ -119,15 +120,11 @@ class MultiAgentSampler:
         groups: list[PolicyGroup],
         nets: dict[str, PolicyNetwork],
         seed: int,
-        acting_values: bool = True,
     ):
-        """`acting_values`: record the critic's value of every row acted on (PPO and A3C use
-        them; IMPALA's learner computes its own, so its actors skip the critic's pass)."""
         self.env = envs.make_batched(env_name, num_envs, env_config)
         self.env.autoreset = False
         self.groups, self.nets = groups, nets
         self.slots = {g.policy_id: _GroupSlots(g) for g in groups}
-        self.acting_values = acting_values
         self.generator = torch.Generator().manual_seed(seed)
         self.needs_state = any(net.global_state for net in nets.values())
         self.obs, _ = self.env.reset(seed=seed)
@@ -168,9 +165,7 @@ class MultiAgentSampler:
                 net, slots = self.nets[group.policy_id], self.slots[group.policy_id]
                 rows = self._input_rows(self.obs, active, group)
                 state_rows = self._state_rows(state, group)
-                sampled, log_probs, values = net.act(
-                    rows, state_rows, self.generator, self.acting_values
-                )
+                sampled, log_probs = net.act(rows, self.generator)
                 present = slots.rows(active)
                 chosen = sampled.numpy().reshape(E, slots.count, *sampled.shape[1:])
                 if present.all():
@@ -184,7 +179,6 @@ class MultiAgentSampler:
                     "state": state_rows,
                     "actions": sampled,
                     "log_probs": log_probs,
-                    "values": zeros(rows) if values is None else values,
                     "mask": mask,
                 }
                 if t == 0:
@@ -239,7 +233,3 @@ def step_fields(mask: torch.Tensor) -> dict[str, torch.Tensor]:
         "truncated": mask,
         "truncation_values": torch.zeros(len(mask)),
     }
-
-
-def zeros(rows: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(rows.shape[0])

@@ -242,22 +242,13 @@ class PolicyNetwork(nn.Module):
         return self.policy(rows), self.value(rows, state)
 
     def act(
-        self,
-        rows: torch.Tensor,
-        state: torch.Tensor | None,
-        generator: torch.Generator,
-        with_value: bool = True,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """One acting step: actions drawn with `generator`, their log-probabilities and
-        (`with_value`) the critic's values. The same draws as `distribution(policy(rows))`
-        would make, without building distribution objects (they cost as much as the
-        forward pass on a sampler's small batches)."""
-        if with_value:
-            params, values = self(rows, state)
-        else:
-            params, values = self.policy(rows), None
-        actions, log_probs = sample_with_log_prob(params, self.discrete, generator)
-        return actions, log_probs, values
+        self, rows: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One acting step: actions drawn with `generator` and their log-probabilities. The
+        same draws as `distribution(policy(rows))` would make, without building
+        distribution objects (they cost as much as the forward pass on a sampler's small
+        batches)."""
+        return sample_with_log_prob(self.policy(rows), self.discrete, generator)
 
     def log_prob_and_entropy(
         self, params: torch.Tensor, actions: torch.Tensor

@@ -33,13 +33,12 @@ class SamplerHost:
         num_envs: int,
         length: int,
         seed: int,
-        acting_values: bool = True,
     ):
         """`config`: an algorithm config on the multi-agent core (env, env_config, policies,
-        network, seed); `seed` is this sampler's own; `acting_values` as `MultiAgentSampler`'s."""
+        network, seed); `seed` is this sampler's own."""
         _, groups, nets = build_policies(config, algorithm)
         self.sampler = MultiAgentSampler(
-            config.env, config.env_config, num_envs, groups, nets, seed, acting_values
+            config.env, config.env_config, num_envs, groups, nets, seed
         )
         self.length = length
         self.version = -1

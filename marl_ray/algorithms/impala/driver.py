@@ -84,7 +84,6 @@ class ImpalaDriver(LearnerDriver):
             cfg.num_envs_per_actor,
             cfg.rollout_length,
             cfg.seed * 10_007 + seed_index,
-            acting_values=False,  # the learner computes V-trace's values itself
         )
 
     def _launch(self, i: int) -> None:

@@ -77,14 +77,15 @@ class PPOLearner(PolicySet):
 
     def targets(self, policy_id: str, batch: PolicyRollout) -> tuple[torch.Tensor, ...]:
         """(advantages, value targets, old values) of every row, the last two in the
-        critic's (normalised) units; updates the running return statistics."""
+        critic's (normalised) units; updates the running return statistics. The values are
+        the critic's as it is before this update (the acting one's without lag)."""
         cfg, stats = self.config, self.value_stats[policy_id]
+        values, bootstrap = self._values(self.nets[policy_id], batch)
         real = stats.denormalize if cfg.value_normalization else (lambda x: x)
-        values = real(batch.values)
         out = gae(
             batch.rewards,
-            values,
-            real(batch.bootstrap_value),
+            real(values),
+            real(bootstrap),
             batch.terminated,
             batch.truncated,
             real(batch.truncation_values),
@@ -92,9 +93,23 @@ class PPOLearner(PolicySet):
             cfg.gae_lambda,
         )
         if not cfg.value_normalization:
-            return out.advantages, out.returns, batch.values
+            return out.advantages, out.returns, values
         stats.update(out.returns[batch.mask])
-        return out.advantages, stats.normalize(out.returns), stats.normalize(values)
+        return out.advantages, stats.normalize(out.returns), stats.normalize(real(values))
+
+    @torch.inference_mode()
+    def _values(self, net, batch: PolicyRollout) -> tuple[torch.Tensor, torch.Tensor]:
+        """The critic's values `[T, R]` of every row and `[R]` of the rows after the last
+        step, a minibatch at a time."""
+        obs, state = (x.flatten(0, 1).to(self.device) for x in (batch.obs, batch.state))
+        size = self.config.minibatch_size
+        values = torch.cat(
+            [net.value(obs[i : i + size], state[i : i + size]) for i in range(0, len(obs), size)]
+        )
+        bootstrap = net.value(
+            batch.bootstrap_obs.to(self.device), batch.bootstrap_state.to(self.device)
+        )
+        return values.reshape(batch.rewards.shape).cpu().clone(), bootstrap.cpu().clone()
 
     def _update_policy(
         self, policy_id: str, batch: PolicyRollout, decoupled: bool
