@@ -5,10 +5,13 @@ default) from tune_configs/grid_world_marl_ppo.yaml (2 agents, 5x5, one shared p
 the same sampling: ONE sampling process (our one worker, RLlib's one env runner) stepping the
 same number of env copies (64), the same network ([64, 64] actor and critic), train batch
 (4096 env steps), minibatch (2048), epochs (4), learning rate, clip and entropy coefficient;
-the learner sits in its own process for ours (0.5 CPU) and in the trial process for RLlib's.
+the learner sits in its own process for ours (0.5 CPU; the critic's loss on a second
+thread, `parallel_critic`) and in the trial process for RLlib's.
 RLlib's PPO is synchronous (sample, then learn); ours runs in each of `--modes`: `sync` (the
 same) and `lookahead` (the next batch is sampled while the learner updates: policy lag 1).
-Env steps per second = env steps sampled / training time.
+Env steps per second = env steps sampled / training time
+(Tune's `time_total_s`, the iterations' time: each side's setup, which waits until its
+actors have started, is outside it).
 
 Every side trains once per seed in `--seeds` (3 by default). Learning is compared at equal
 wall time (each side's last row) and at equal env steps (ours at the first row where it has
