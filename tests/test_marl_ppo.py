@@ -517,8 +517,7 @@ def test_the_proximal_policy_is_the_learners_own_in_every_setup(setup):
 def test_the_critic_thread_changes_no_weight_and_no_figure(setup):
     """`parallel_critic`: the actor's and the critic's losses differentiated apart, on two
     threads, give the summed loss's gradients: the same weights and figures as one thread,
-    to the bit
-    (a shared trunk or attention over peers always takes the one-thread path)."""
+    to the bit (a shared trunk or attention over peers always takes the one-thread path)."""
     config = replace(SMALL, **STALE_SETUPS[setup], train_batch_size=4 * 12)
     batch = sampler_for(config, num_envs=4).rollout(12)
     two, one = (PPOLearner(replace(config, parallel_critic=p)) for p in (True, False))

@@ -82,9 +82,10 @@ class PPOLearner(PolicySet):
         cfg, stats = self.config, self.value_stats[policy_id]
         values, bootstrap = self._values(self.nets[policy_id], batch)
         real = stats.denormalize if cfg.value_normalization else (lambda x: x)
+        real_values = real(values)
         out = gae(
             batch.rewards,
-            real(values),
+            real_values,
             real(bootstrap),
             batch.terminated,
             batch.truncated,
@@ -95,12 +96,12 @@ class PPOLearner(PolicySet):
         if not cfg.value_normalization:
             return out.advantages, out.returns, values
         stats.update(out.returns[batch.mask])
-        return out.advantages, stats.normalize(out.returns), stats.normalize(real(values))
+        return out.advantages, stats.normalize(out.returns), stats.normalize(real_values)
 
     @torch.inference_mode()
     def _values(self, net, batch: PolicyRollout) -> tuple[torch.Tensor, torch.Tensor]:
         """The critic's values `[T, R]` of every row and `[R]` of the rows after the last
-        step, a minibatch at a time."""
+        step, a minibatch at a time (inference tensors: read, never written in place)."""
         obs, state = (x.flatten(0, 1).to(self.device) for x in (batch.obs, batch.state))
         size = self.config.minibatch_size
         values = torch.cat(
@@ -109,7 +110,7 @@ class PPOLearner(PolicySet):
         bootstrap = net.value(
             batch.bootstrap_obs.to(self.device), batch.bootstrap_state.to(self.device)
         )
-        return values.reshape(batch.rewards.shape).cpu().clone(), bootstrap.cpu().clone()
+        return values.reshape(batch.rewards.shape).cpu(), bootstrap.cpu()
 
     def _update_policy(
         self, policy_id: str, batch: PolicyRollout, decoupled: bool
@@ -171,7 +172,7 @@ class PPOLearner(PolicySet):
                 )[0]
                 for i in range(0, len(rows["actions"]), size)
             ]
-        ).clone()  # a normal tensor again, to be indexed beside the others
+        )  # an inference tensor: indexed (a normal tensor then) beside the others
 
     def _minibatch_step(self, net, optimizer, mb: dict[str, torch.Tensor]) -> dict[str, float]:
         optimizer.zero_grad(set_to_none=True)
