@@ -74,7 +74,24 @@ def _wandb(section: LoggingSection, experiment_name: str, storage: RunStorage):
     if cfg.mode == "offline":
         os.environ["WANDB_MODE"] = "offline"
     os.environ.setdefault("WANDB_SILENT", "true")
-    return WandbLoggerCallback(
+
+    class WandbCallback(WandbLoggerCallback):
+        """Ray's callback, with each trial's W&B folder copied to the trial's storage once
+        W&B has finished: Tune's final sync runs before the callbacks' experiment end, so a
+        W&B run that finished after it (a short trial: W&B takes seconds to start) stayed
+        in Ray's session folder."""
+
+        def on_experiment_end(self, trials, **info):
+            super().on_experiment_end(trials, **info)
+            from ray.train._internal.storage import _upload_to_fs_path
+
+            for trial in trials:
+                local = Path(trial.local_path, "wandb")
+                if local.is_dir():
+                    fs, path = trial.storage.storage_filesystem, trial.storage.trial_fs_path
+                    _upload_to_fs_path(str(local), fs, f"{path}/wandb")
+
+    return WandbCallback(
         project=cfg.project or experiment_name,
         group=cfg.group or storage.name,
         upload_checkpoints=cfg.artifacts,
