@@ -267,6 +267,9 @@ class PbtSection:
     """Dotted experiment keys to choice / uniform / loguniform / randint specs."""
     quantile_fraction: float = 0.25
     resample_probability: float = 0.25
+    synch: bool = False
+    """Perturb all trials together once each has reached the interval (Ray's synchronous
+    PBT): no trial exploits a stale score or a donor that has no checkpoint yet."""
 
     def __post_init__(self) -> None:
         check(self.perturbation_interval >= 1, "tune.pbt.perturbation_interval must be >= 1")

@@ -40,6 +40,7 @@ def scheduler(section: TuneSection):
             hyperparam_mutations={"search": to_param_space(p.hyperparam_mutations)},
             quantile_fraction=p.quantile_fraction,
             resample_probability=p.resample_probability,
+            synch=p.synch,
         )
     return None
 

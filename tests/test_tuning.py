@@ -69,7 +69,7 @@ def test_pbt_exploits_and_mutates_the_running_learner(ray_session, tmp_path):
             "resources.num_envs_per_env_runner=16",
             "resources.num_cpus_per_env_runner=0",  # two trials side by side on 2 CPUs
             "training.extra.updates_per_iteration=5",
-            "stop.training_iteration=8",
+            "stop.training_iteration=5",  # exploits at iterations 2 and 4
             "stop.timesteps_total=null",
             "stop.time_total_s=null",
             "stop.metric={}",
@@ -77,8 +77,9 @@ def test_pbt_exploits_and_mutates_the_running_learner(ray_session, tmp_path):
             "tune.num_samples=1",
             "tune.scheduler=pbt",
             "tune.pbt={perturbation_interval: 2, quantile_fraction: 0.5, resample_probability: 1.0,"
-            " hyperparam_mutations: {training.lr: {loguniform: [0.0001, 0.01]}}}",
-            # One trial that barely learns, one that does: the first must exploit the second.
+            " synch: true, hyperparam_mutations: {training.lr: {loguniform: [0.0001, 0.01]}}}",
+            # Synchronous: at each interval the trial that scores lower exploits the other, even
+            # while both scores are still noise (asynchronously a donor may have no checkpoint).
             "tune.search_space={training.lr: {grid_search: [0.00001, 0.003]}}",
         ],
     )
