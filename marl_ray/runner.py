@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,16 +111,18 @@ def run_experiment(
     address: str | None = None,
     verbose: int = 1,
     storage: RunStorage | None = None,
+    callbacks: Sequence[tune.Callback] = (),
 ) -> RunSummary:
     """Trains `exp` (one trial), or its `tune` block's search when `search` is true, into
-    `storage` (default: a new `<name>-<timestamp>` folder under `exp.storage_path`)."""
+    `storage` (default: a new `<name>-<timestamp>` folder under `exp.storage_path`).
+    `callbacks`: Tune callbacks of the caller's, beside the tracking ones of `exp.logging`."""
     started = time.time()
     quiet.install()
     check_algorithm_config(exp, 0)  # config errors before Ray starts
     if storage is None:
         storage = RunStorage.at(exp.storage_path, f"{exp.name}-{datetime.now():%Y%m%d-%H%M%S}")
     run_name = storage.name
-    callbacks = tracking_callbacks(exp.logging, exp.name, storage)
+    callbacks = [*tracking_callbacks(exp.logging, exp.name, storage), *callbacks]
     _prepare(address)
     cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
     learner_gpus = resolve_learner_gpus(exp.resources.num_gpus, cluster_gpus)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import ray
+from ray import tune
 
 from marl_ray.config import load_experiment
 from marl_ray.runner import run_experiment
@@ -165,6 +166,24 @@ NODE_LOSS = {
 }
 
 
+class KillNodeAtIteration(tune.Callback):
+    """SIGKILLs the worker node's raylet (as a lost host) when a trial first reports
+    `iteration`. Tune calls this before it asks the trial for its next iteration, so the
+    loss always lands mid-run however fast the iterations are."""
+
+    def __init__(self, cluster, node, iteration: int) -> None:
+        self.cluster, self.node, self.iteration = cluster, node, iteration
+        self.killed_at: float | None = None
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if self.killed_at is None and result["training_iteration"] >= self.iteration:
+            self.cluster.remove_node(self.node, allow_graceful=False)
+            self.killed_at = time.time()
+
+    def __getstate__(self) -> dict:  # Tune pickles its callbacks with the run; a cluster is not
+        return {"iteration": self.iteration, "killed_at": self.killed_at}
+
+
 @pytest.mark.parametrize("algorithm", list(NODE_LOSS))
 def test_training_survives_losing_the_worker_node(two_nodes, tmp_path, algorithm):
     cluster, worker = two_nodes
@@ -186,24 +205,9 @@ def test_training_survives_losing_the_worker_node(two_nodes, tmp_path, algorithm
             f"storage_path={tmp_path}",
         ],
     )
-    killed, killed_at = threading.Event(), []
-
-    def kill_when_training() -> None:  # the worker node dies once iterations are flowing
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            progress = list(Path(tmp_path).glob("*/*/progress.csv"))
-            if progress and len(pd.read_csv(progress[0])) >= 4:
-                killed_at.append(time.time())
-                cluster.remove_node(worker, allow_graceful=False)  # SIGKILL, as a lost host
-                killed.set()
-                return
-            time.sleep(0.3)
-
-    killer = threading.Thread(target=kill_when_training, daemon=True)
-    killer.start()
-    summary = run_experiment(exp, verbose=0)
-    killer.join()
-    assert killed.is_set(), "the worker node was never killed (training too fast?)"
+    killer = KillNodeAtIteration(cluster, worker, iteration=4)
+    summary = run_experiment(exp, verbose=0, callbacks=[killer])
+    assert killer.killed_at, "the worker node was never killed"
     assert summary.training_iterations == iterations
     (progress,) = Path(summary.run_dir).glob("*/progress.csv")
     rows = pd.read_csv(progress)
@@ -214,7 +218,9 @@ def test_training_survives_losing_the_worker_node(two_nodes, tmp_path, algorithm
     steps = rows["num_env_steps_sampled_lifetime"]
     if restored:
         later = rows[rows["pid"] == rows["pid"].iloc[-1]]
-        print(f"node loss: training again {later['timestamp'].iloc[0] - killed_at[0]:.1f} s after")
+        print(
+            f"node loss: training again {later['timestamp'].iloc[0] - killer.killed_at:.1f} s after"
+        )
         # The restored process counts on from its checkpoint's counters: its first row
         # follows the checkpointed iteration's count, not zero and not the lost progress.
         first = later.iloc[0]
