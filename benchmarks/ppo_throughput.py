@@ -42,17 +42,13 @@ import json
 
 import numpy as np
 from memory import OUR_PPO_PROCESSES, MemorySampler
-from throughput_comparison import STEPS, Run, compare, train
+from throughput_comparison import STEPS, Run, compare, rate, success_over_seeds, train
 
 from marl_ray.runner import connect
-from marl_ray.stats import mean_interval, probability_of_improvement
+from marl_ray.stats import mean_interval
 
 CONFIG = "grid_world_marl_ppo.yaml"
 MODES = ("sync", "lookahead")
-
-
-def rate(rows) -> float:
-    return float(rows[STEPS].iloc[-1]) / float(rows["time_total_s"].iloc[-1])
 
 
 def ours_overrides(mode: str, seed: int) -> list[str]:
@@ -122,28 +118,10 @@ def summary(args, runs: list[dict], memory: dict[str, MemorySampler]) -> dict:
                 float(np.mean([r["ours_env_steps_per_s"] for r in mine]) / np.mean(rllib_rates)),
                 1,
             )
-            figures["success_at_equal_env_steps"] = {
-                "training": sides(mine, lambda at, side: at[f"{side}_success_rate"]),
-                **{
-                    actions: sides(mine, lambda at, side, a=actions: at[f"{side}_evaluated"][a])
-                    for actions in ("sampled", "greedy")
-                },
-            }
+            figures["success_at_equal_env_steps"] = success_over_seeds(mine)
         out["modes"][mode] = figures
     out["runs"] = runs
     return out
-
-
-def sides(runs: list[dict], success) -> dict:
-    """One success figure of each side at equal env steps over seeds: means with intervals,
-    and P(ours > RLlib)."""
-    ours = [success(r["equal_env_steps"], "ours") for r in runs]
-    rllib = [success(r["equal_env_steps"], "rllib") for r in runs]
-    return {
-        "ours": mean_interval(ours),
-        "rllib": mean_interval(rllib),
-        "p_ours_over_rllib": probability_of_improvement([ours], [rllib]),
-    }
 
 
 if __name__ == "__main__":

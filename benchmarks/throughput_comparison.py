@@ -22,6 +22,7 @@ import pandas as pd
 from marl_ray.config import METRIC_KEYS, load_experiment
 from marl_ray.evaluate import evaluate_checkpoint
 from marl_ray.runner import run_experiment
+from marl_ray.stats import mean_interval, probability_of_improvement
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLING = {"processes": 1, "env_copies_per_process": 64}
@@ -70,6 +71,11 @@ def train(
     return Run(rows, summary.checkpoint)
 
 
+def rate(rows: pd.DataFrame) -> float:
+    """Env steps per second of training time."""
+    return float(rows[STEPS].iloc[-1]) / float(rows["time_total_s"].iloc[-1])
+
+
 def success(rows: pd.DataFrame, index: int) -> float | None:
     value = rows[SUCCESS].iloc[index] if SUCCESS in rows else float("nan")
     return None if pd.isna(value) else round(float(value), 3)
@@ -94,18 +100,15 @@ def compare(ours: Run, rllib: Run, seconds: float, ours_at_rllib_steps: Run) -> 
     """Env steps/s of each side, their ratio, success at equal wall time (each side's last
     row and final policy) and at equal env steps (ours at the first row of the timed run with
     at least RLlib's total, and the policy of `ours_at_rllib_steps`)."""
-    rate = {
-        name: float(run.rows[STEPS].iloc[-1]) / float(run.rows["time_total_s"].iloc[-1])
-        for name, run in (("ours", ours), ("rllib", rllib))
-    }
+    rates = {"ours": rate(ours.rows), "rllib": rate(rllib.rows)}
     rllib_steps = int(rllib.rows[STEPS].iloc[-1])
     reached = ours.rows.index[ours.rows[STEPS] >= rllib_steps]
     at = int(reached[0]) if len(reached) else len(ours.rows) - 1
     rllib_evaluated = evaluated_success(rllib.checkpoint)
     return {
-        "ours_env_steps_per_s": round(rate["ours"]),
-        "rllib_env_steps_per_s": round(rate["rllib"]),
-        "ratio": round(rate["ours"] / rate["rllib"], 1),
+        "ours_env_steps_per_s": round(rates["ours"]),
+        "rllib_env_steps_per_s": round(rates["rllib"]),
+        "ratio": round(rates["ours"] / rates["rllib"], 1),
         "equal_wall_time": {
             "seconds": seconds,
             "ours_env_steps": int(ours.rows[STEPS].iloc[-1]),
@@ -128,4 +131,26 @@ def compare(ours: Run, rllib: Run, seconds: float, ours_at_rllib_steps: Run) -> 
         },
         "evaluation": {"episodes": EVAL_EPISODES, "seed": EVAL_SEED},
         "sampling": SAMPLING,
+    }
+
+
+def success_over_seeds(runs: list[dict]) -> dict:
+    """Each success figure at equal env steps (`compare`'s) over the seeds of `runs`: each
+    side's mean with its 95 % bootstrap interval, and P(ours > RLlib)."""
+
+    def sides(figure) -> dict:
+        ours = [figure(r["equal_env_steps"], "ours") for r in runs]
+        rllib = [figure(r["equal_env_steps"], "rllib") for r in runs]
+        return {
+            "ours": mean_interval(ours),
+            "rllib": mean_interval(rllib),
+            "p_ours_over_rllib": probability_of_improvement([ours], [rllib]),
+        }
+
+    return {
+        "training": sides(lambda at, side: at[f"{side}_success_rate"]),
+        **{
+            actions: sides(lambda at, side, a=actions: at[f"{side}_evaluated"][a])
+            for actions in ("sampled", "greedy")
+        },
     }
