@@ -28,7 +28,7 @@ import argparse
 import json
 
 import numpy as np
-from throughput_comparison import STEPS, compare, success_over_seeds, train
+from throughput_comparison import SAMPLING, STEPS, compare, success_over_seeds, train
 
 from marl_ray.runner import connect
 from marl_ray.stats import mean_interval
@@ -60,7 +60,7 @@ def main() -> None:
     summary = {
         "seeds": args.seeds,
         "seconds": args.seconds,
-        "env_steps_per_update": 64 * RLLIB_FRAGMENT,
+        "env_steps_per_update": SAMPLING["env_copies_per_process"] * RLLIB_FRAGMENT,
         **{f"{side}_env_steps_per_s": mean_interval(v) for side, v in rates.items()},
         "ratio": round(float(np.mean(rates["ours"]) / np.mean(rates["rllib"])), 1),
         "success_at_equal_env_steps": success_over_seeds(runs),

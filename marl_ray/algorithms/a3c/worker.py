@@ -77,17 +77,19 @@ def _mean_losses(losses: dict[str, ActorCriticLoss]) -> dict[str, float]:
 
 def a3c_loss(net: PolicyNetwork, batch: PolicyRollout, config: A3CConfig) -> ActorCriticLoss:
     """n-step advantage actor-critic loss of one policy on its rollout (time-major `[T, R]`),
-    over the rows whose agent was present. The rollout's bootstrap and truncation values are
-    the acting critic's, which is this network (A3C is on-policy)."""
+    over the rows whose agent was present. The rollout's truncation values are the acting
+    critic's, which is this network (A3C is on-policy)."""
     T, R = batch.rewards.shape
     params, values = net(batch.obs.flatten(0, 1), batch.state.flatten(0, 1))
     log_probs, entropy = net.log_prob_and_entropy(params, batch.actions.flatten(0, 1))
     log_probs, entropy = log_probs.reshape(T, R), entropy.reshape(T, R)
     values = values.reshape(T, R)
+    with torch.no_grad():
+        bootstrap = net.value(batch.bootstrap_obs, batch.bootstrap_state)
     targets = n_step_returns(
         batch.rewards,
         values.detach(),
-        batch.bootstrap_value,
+        bootstrap,
         batch.terminated,
         batch.truncated,
         batch.truncation_values,

@@ -27,8 +27,9 @@ from marl_ray.algorithms.core.rollout import EpisodeTracker
 
 class PolicyRollout(NamedTuple):
     """`T` steps of one policy's `R` rows. Samplers run no critic per step: learners value
-    the rows themselves, in one batched pass (as RLlib's learners do). The truncation and
-    bootstrap values are the acting network's critic's (computed once per rollout)."""
+    the rows and the rows after the last step themselves, in one batched pass (as RLlib's
+    learners do). The truncation values are the acting network's critic's: the states a
+    truncated row reached are not kept."""
 
     obs: torch.Tensor  # [T, R, D] core rows acted on (action masks included)
     state: torch.Tensor  # [T, R, S] global state beside each row ([T, R, 0] if unused)
@@ -39,7 +40,6 @@ class PolicyRollout(NamedTuple):
     truncated: torch.Tensor  # [T, R] bool
     truncation_values: torch.Tensor  # [T, R] critic on the state a truncated row reached
     mask: torch.Tensor  # [T, R] bool: the slot held an agent that acted
-    bootstrap_value: torch.Tensor  # [R] critic on the rows after the last step
     bootstrap_obs: torch.Tensor  # [R, D] the rows after the last step
     bootstrap_state: torch.Tensor  # [R, S] the global state beside them ([R, 0] if unused)
 
@@ -218,7 +218,6 @@ class MultiAgentSampler:
             buffer.value_truncations(net)
             result[group.policy_id] = PolicyRollout(
                 **buffer.fields,
-                bootstrap_value=net.value(rows, state_rows),
                 bootstrap_obs=rows.clone(),  # rows may view the env's array
                 bootstrap_state=state_rows,
             )
